@@ -1,0 +1,92 @@
+"""Concurrency: per-model limits as the server sees them, many threads, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fixtures.lm_server import FakeLMServer, Reply
+
+from dspx_lang.runtime.lm import LMClient, LMRequest, ModelSpec
+
+TRANSPORTS = ["native", "litellm"]
+MakeModel = Callable[..., ModelSpec]
+
+
+def ask(text: str) -> LMRequest:
+    return LMRequest(messages=[{"role": "user", "content": text}])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_concurrency_limit_is_what_the_server_sees(
+    transport: str, lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    lm_server.delay_s = 0.2
+    model = lm_model(transport=transport, concurrency=3)
+    replies = await asyncio.gather(*(lm_client.acomplete(model, ask(f"q{i}")) for i in range(12)))
+    assert [r.text for r in replies] == [f"echo: q{i}" for i in range(12)]
+    assert lm_server.max_in_flight == 3
+
+
+def test_limit_holds_across_threads_and_loops(
+    lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    lm_server.delay_s = 0.2
+    model = lm_model(concurrency=2)
+
+    def one_loop(tag: str) -> list[str]:
+        async def run() -> list[str]:
+            got = await asyncio.gather(
+                *(lm_client.acomplete(model, ask(f"{tag}{i}")) for i in range(3))
+            )
+            return [r.text for r in got]
+
+        return asyncio.run(run())
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(one_loop, ["a", "b", "c"]))
+    assert results == [[f"echo: {t}{i}" for i in range(3)] for t in "abc"]
+    # Three threads with their own loops still share the model's two slots.
+    assert lm_server.max_in_flight == 2
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_sync_complete_from_fifty_threads_at_once(
+    transport: str, lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    lm_server.delay_s = 0.05
+    model = lm_model(transport=transport)
+    start = threading.Barrier(50)
+
+    def call(i: int) -> str:
+        start.wait()
+        return lm_client.complete(model, ask(f"thread {i}")).text
+
+    with ThreadPoolExecutor(50) as pool:
+        texts = list(pool.map(call, range(50)))
+    assert texts == [f"echo: thread {i}" for i in range(50)]
+    assert len(lm_server.chat_requests) == 50
+    assert lm_server.max_in_flight > 1
+    assert lm_client.stats().calls == 50
+
+
+async def test_cancelling_the_caller_cancels_the_request(
+    lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    lm_server.script(Reply.hold())
+    task = asyncio.ensure_future(lm_client.acomplete(lm_model(timeout_s=300), ask("held")))
+    while not lm_server.chat_requests:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The server sees the client go away: its held handler ends, and calls go on.
+    for _ in range(1000):
+        if lm_server.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert lm_server.in_flight == 0
+    assert (await lm_client.acomplete(lm_model(), ask("next"))).text == "echo: next"
