@@ -18,6 +18,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -198,7 +199,8 @@ def _write_cache(cache_file: Path, table: dict[str, _Row]) -> None:
             if stale != cache_file:
                 stale.unlink(missing_ok=True)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _user_prefix(provider: str) -> str:

@@ -36,7 +36,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)(\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token)\b[\"']?\s*[:=]\s*)"
-            r"(?:bearer\s+)?[\"']?[^\s\"',;}\]]+"
+            r"[\"']?(?:bearer\s+)?[\"']?[^\s\"',;}\]]+"
         ),
         r"\1" + _REDACTED,
     ),

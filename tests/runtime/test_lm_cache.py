@@ -203,3 +203,16 @@ def test_cache_is_shared_by_concurrent_processes(
                 msg = [{"role": "user", "content": f"{tag}-{i}"}]
                 assert client.complete(lm_model(), LMRequest(messages=msg)).cached
     assert len(lm_server.chat_requests) == 45
+
+
+def test_unusable_cache_dir_warns_once_and_calls_go_on(
+    lm_server: FakeLMServer, lm_model: MakeModel, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with LMClient(cache_dir=blocker / "cache") as client:
+        with pytest.warns(RuntimeWarning, match="DSPX_CACHE_DIR"):
+            first = client.complete(lm_model(), LMRequest(**BASE))
+        second = client.complete(lm_model(), LMRequest(**BASE))
+    assert (first.text, second.cached) == ("echo: cache me", False)
+    assert len(lm_server.chat_requests) == 2
