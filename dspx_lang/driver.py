@@ -1,0 +1,70 @@
+"""The driver: run the compiler's passes over a file and its imports.
+
+Contract: `check(path)` always returns a `Compilation`; problems in the user's
+program are diagnostics, never exceptions. Passes run in `PASSES` order; a
+pass marked `needs_clean` runs only when no error has been found so far
+(satisfiability and estimates are meaningless over a broken program).
+Several roots checked with one `Session` share parsed files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dspx_lang.diagnostics import Diagnostic, Sink
+from dspx_lang.semantics import ParseCache, SemanticModel, analyze
+from dspx_lang.semantics.imports import Loader, disk_loader, normalize
+from dspx_lang.source import SourceFile
+
+
+@dataclass(slots=True)
+class Compilation:
+    """Everything the compiler knows about one root file."""
+
+    root: str
+    model: SemanticModel
+    sink: Sink
+
+    @property
+    def sources(self) -> dict[str, SourceFile]:
+        return {path: unit.source for path, unit in self.model.files.items()}
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.sink.sorted()
+
+    @property
+    def has_errors(self) -> bool:
+        return self.sink.has_errors()
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    name: str
+    run: Callable[[Compilation], None]
+    needs_clean: bool
+
+
+# Later passes (space analysis, estimates) register here, after semantics.
+PASSES: tuple[Pass, ...] = ()
+
+
+@dataclass(slots=True)
+class Session:
+    loader: Loader = disk_loader
+    cache: ParseCache = field(default_factory=ParseCache)
+
+    def check_source(self, source: SourceFile) -> Compilation:
+        sink = Sink()
+        model = analyze(source, sink, loader=self.loader, cache=self.cache)
+        compilation = Compilation(source.path, model, sink)
+        for step in PASSES:
+            if step.needs_clean and compilation.has_errors:
+                continue
+            step.run(compilation)
+        return compilation
+
+    def check(self, path: str) -> Compilation:
+        """Check a file on disk; raises OSError when the root itself cannot be read."""
+        return self.check_source(self.loader(normalize(path)))

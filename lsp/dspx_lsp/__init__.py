@@ -1,0 +1,1 @@
+"""dspx_lsp: the dspx language server (pygls), started by `dspxc lsp`."""
