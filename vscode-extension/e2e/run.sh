@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # End-to-end run of the extension in a real VS Code (code-server) driven by headless Chromium.
 #
-#   bash e2e/run.sh                    # highlighting screenshot -> images/highlighting.png
-#   bash e2e/run.sh --with-server      # also diagnostics, hover and inlay-hint screenshots
+#   bash e2e/run.sh             # highlighting -> images/highlighting.png (no language server)
+#   bash e2e/run.sh --server    # diagnostics, hover, inlay hints -> images/{diagnostics,hover,inlay-hints}.png
 #
 # It installs what it needs once (e2e/setup.sh), packages the .vsix, installs it into a fresh
 # code-server bound to 127.0.0.1 with a temporary user-data dir and workspace, takes the
 # screenshots with playwright-core, and stops the code-server it started.
-# With --with-server the language server is started as `<python> -m dspx_lang lsp` with the
-# repository on PYTHONPATH (override the interpreter with DSPX_E2E_PYTHON); a missing server
-# makes those screenshots fail with a message, never the highlighting one.
+# With --server the language server is started as `<python> -m dspx_lang lsp` with the
+# repository on PYTHONPATH (interpreter: DSPX_E2E_PYTHON, else .venv/bin/python); when it gives
+# no diagnostics the run says which screenshots it could not take and exits 2.
+# Screenshots of checks and failures go to e2e/results/ (not committed).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ext="$(dirname "$here")"
 repo="$(dirname "$ext")"
 scenario="highlighting"
-if [ "${1:-}" = "--with-server" ]; then
+if [ "${1:-}" = "--server" ]; then
   scenario="server"
 fi
 started=$SECONDS

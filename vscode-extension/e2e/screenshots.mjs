@@ -6,9 +6,10 @@
 //               saves DIR/highlighting.png. Exit 1 when the editor never shows coloured tokens.
 //               With --debug, also checks the "cannot find the language server" notification
 //               (this scenario starts no server) and saves it as DEBUG/missing-server.png.
-// server:       also opens qa.dspx (it has a typo), waits for the language server's diagnostics,
-//               hovers the error, a signature and a step, and saves diagnostics.png, hover.png and
+// server:       opens qa.dspx (it has a typo), waits for the language server's diagnostics,
+//               hovers the error and a signature, and saves diagnostics.png, hover.png and
 //               inlay-hints.png. Each shot that cannot be taken is reported; any miss exits 2.
+// --debug DIR receives screenshots of checks and failures that are not for the README.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +24,7 @@ const { values: options } = parseArgs({
   },
 });
 if (!options.url || !options.images) {
-  console.error('usage: node e2e/screenshots.mjs --url URL --images DIR [--scenario highlighting|server]');
+  console.error('usage: node e2e/screenshots.mjs --url URL --images DIR [--scenario highlighting|server] [--debug DIR]');
   process.exit(64);
 }
 mkdirSync(options.images, { recursive: true });
@@ -50,27 +51,13 @@ try {
   await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
 
-  await openFile('support_triage.dspx', 'Support triage');
-  await waitForColours();
-  if (options.scenario === 'highlighting' && options.debug) {
-    // This scenario starts no server: the extension must say so, with its install hint.
-    const toast = page.locator('.notification-toast', { hasText: 'cannot find the language server' });
-    if (await appears(toast, 20_000)) {
-      await page.screenshot({ path: join(options.debug, 'missing-server.png') });
-    } else {
-      missed.push('missing-server.png (no "cannot find the language server" notification)');
-    }
-  }
-  await closeNotifications();
-  await scrollToLine(45);
-  await page.mouse.move(5, 5);
-  await shot('highlighting.png');
-
   if (options.scenario === 'server') {
     await serverShots();
+  } else {
+    await highlightingShot();
   }
 } catch (error) {
-  await page.screenshot({ path: join(options.images, 'e2e-failure.png') }).catch(() => undefined);
+  await debugShot('e2e-failure.png');
   throw error;
 } finally {
   await browser.close();
@@ -80,11 +67,31 @@ if (missed.length > 0) {
   process.exit(2);
 }
 
+async function highlightingShot() {
+  await openFile('support_triage.dspx', 'Support triage');
+  await waitForColours();
+  if (options.debug) {
+    // This scenario starts no server: the extension must say so, with its install hint.
+    const toast = page.locator('.notification-toast', { hasText: 'cannot find the language server' });
+    if (await appears(toast, 20_000)) {
+      await debugShot('missing-server.png');
+    } else {
+      missed.push('missing-server.png (no "cannot find the language server" notification)');
+    }
+  }
+  await closeNotifications();
+  await scrollToLine(45);
+  await page.mouse.move(5, 5);
+  await shot('highlighting.png');
+}
+
 async function serverShots() {
+  await page.setViewportSize({ width: 1280, height: 800 });
   await openFile('qa.dspx', 'models.dspx');
   const squiggle = page.locator('.view-overlays .squiggly-error');
   if (!(await appears(squiggle, 60_000))) {
-    missed.push('diagnostics.png (no error squiggle from the language server within 60 s)');
+    missed.push('diagnostics.png, hover.png, inlay-hints.png (no error squiggle from the language server within 60 s)');
+    await debugShot('no-diagnostics.png');
     return;
   }
   await closeNotifications();
@@ -190,6 +197,13 @@ async function appears(locator, timeout) {
     return true;
   } catch {
     return false;
+  }
+}
+
+async function debugShot(name) {
+  if (options.debug) {
+    mkdirSync(options.debug, { recursive: true });
+    await page.screenshot({ path: join(options.debug, name) }).catch(() => undefined);
   }
 }
 

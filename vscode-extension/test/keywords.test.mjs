@@ -7,7 +7,7 @@
 // be listed in BUILTIN_NAMES below, with the reason it is highlighted although lark parses it
 // as a plain NAME.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,7 @@ function textMateWords(grammar) {
   return words;
 }
 
+assert.ok(existsSync(larkPath), `no lark grammar at ${larkPath} (set DSPX_LARK_GRAMMAR to its path)`);
 const lark = larkKeywords(readFileSync(larkPath, 'utf8'));
 const tm = textMateWords(JSON.parse(readFileSync(tmPath, 'utf8')));
 const difference = (a, b) => [...a].filter((x) => !b.has(x)).sort();
