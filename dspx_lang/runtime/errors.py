@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Any, Self
@@ -31,25 +32,30 @@ __all__ = [
 ]
 
 _REDACTED = "[redacted]"
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Header or parameter assignments: `Authorization: Bearer x`, `api_key='x'`, `"x-api-key": "x"`.
-    (
-        re.compile(
-            r"(?i)(\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token)\b[\"']?\s*[:=]\s*)"
-            r"[\"']?(?:bearer\s+)?[\"']?[^\s\"',;}\]]+"
-        ),
-        r"\1" + _REDACTED,
-    ),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"), "Bearer " + _REDACTED),
-    # Provider key shapes: OpenAI/Anthropic `sk-...`, Google `AIza...`, HF `hf_...`.
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-" + _REDACTED),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), _REDACTED),
-    (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), _REDACTED),
-)
 _SECRET_ENV_NAME = re.compile(r"(?i)(api_?key|token|secret|password|credential)")
 # Locations, not secrets: `TIKTOKEN_CACHE_DIR` must not redact every path in a message.
 _NOT_SECRET_SUFFIXES = ("_DIR", "_PATH", "_FILE", "_URL", "_BASE")
 _MIN_SECRET_LEN = 8
+
+
+@functools.cache
+def _secret_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Compiled on first use: errors are rare and the compile costs ~2 ms at import."""
+    return (
+        # Assignments: `Authorization: Bearer x`, `api_key='x'`, `"x-api-key": "x"`.
+        (
+            re.compile(
+                r"(?i)(\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token)\b[\"']?\s*[:=]\s*)"
+                r"[\"']?(?:bearer\s+)?[\"']?[^\s\"',;}\]]+"
+            ),
+            r"\1" + _REDACTED,
+        ),
+        (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"), "Bearer " + _REDACTED),
+        # Provider key shapes: OpenAI/Anthropic `sk-...`, Google `AIza...`, HF `hf_...`.
+        (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-" + _REDACTED),
+        (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), _REDACTED),
+        (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), _REDACTED),
+    )
 
 
 def scrub_secrets(text: str) -> str:
@@ -63,7 +69,7 @@ def scrub_secrets(text: str) -> str:
             and value in text
         ):
             text = text.replace(value, _REDACTED)
-    for pattern, replacement in _SECRET_PATTERNS:
+    for pattern, replacement in _secret_patterns():
         text = pattern.sub(replacement, text)
     return text
 

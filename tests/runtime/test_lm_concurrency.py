@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -90,3 +91,28 @@ async def test_cancelling_the_caller_cancels_the_request(
         await asyncio.sleep(0.01)
     assert lm_server.in_flight == 0
     assert (await lm_client.acomplete(lm_model(), ask("next"))).text == "echo: next"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_its_own_engine_and_shares_the_cache(
+    lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    model = lm_model()
+    lm_client.complete(model, ask("before fork"))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running pytest's teardown
+        try:
+            hit = lm_client.complete(model, ask("before fork"))
+            fresh = lm_client.complete(model, ask("in child"))
+            os.write(write_end, f"{hit.cached} {fresh.text}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        report = pipe.read()
+    os.waitpid(pid, 0)
+    assert report == "True echo: in child"
+    assert lm_client.complete(model, ask("in child")).cached is True
+    assert lm_client.complete(model, ask("after fork")).text == "echo: after fork"
+    assert len(lm_server.chat_requests) == 3

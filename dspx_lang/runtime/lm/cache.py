@@ -13,14 +13,16 @@ Contract:
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dspx_lang.runtime.lm.types import LMResponse, ToolCall, TransportName, Usage
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["CACHE_FILE", "ResponseCache"]
 
@@ -42,6 +44,8 @@ class ResponseCache:
 
     def get(self, key: str) -> LMResponse | None:
         """The stored response (as a cache hit: cost 0, no latency yet), or None."""
+        import sqlite3
+
         with self._lock:
             db = self._open()
             if db is None:
@@ -64,6 +68,8 @@ class ResponseCache:
             },
             ensure_ascii=False,
         )
+        import sqlite3
+
         with self._lock:
             db = self._open()
             if db is None:
@@ -83,6 +89,8 @@ class ResponseCache:
                 self._db = None
 
     def _open(self) -> sqlite3.Connection | None:
+        import sqlite3
+
         if self._db is not None or self._broken:
             return self._db
         try:

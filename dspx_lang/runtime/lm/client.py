@@ -142,6 +142,7 @@ class LMClient:
         self._rng = random.Random()
         self._lock = threading.Lock()
         self._engine: _Engine | None = None
+        self._forked_from: list[tuple[_Engine, ResponseCache | None]] = []
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._routes: dict[ModelSpec, _Route] = {}
         self._stats = LMStats()
@@ -221,6 +222,9 @@ class LMClient:
                 return engine
             if engine is not None:
                 # Forked child: the parent's loop thread and SQLite connection are not ours.
+                # Closing them here would warn (aiohttp) or checkpoint the parent's WAL file
+                # (SQLite closes the last connection that way): keep them, unused.
+                self._forked_from.append((engine, self._cache))
                 self._cache = None
                 self._routes = {}
             loop = asyncio.new_event_loop()

@@ -9,6 +9,8 @@ Contract:
 - Every failure is a `DspxProviderError` (or subclass) classified by `retry.is_retryable_status`;
   connection resets and truncated bodies are retryable.
 - The API key is a parameter of `send`, put only into the Authorization header of that request.
+- aiohttp is imported on the first request, not with this module (it costs ~100 ms of a
+  compiled program's import).
 - Proxies: `HTTP(S)_PROXY`/`NO_PROXY` are honoured like httpx (litellm's client) does, resolved
   once per endpoint; aiohttp's `trust_env` is not used because it reads `.netrc` in a worker
   thread on every request.
@@ -17,16 +19,15 @@ Contract:
 from __future__ import annotations
 
 import json
-import urllib.parse
-import urllib.request
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from dspx_lang.runtime.errors import DspxProviderError
 from dspx_lang.runtime.lm.retry import parse_retry_after, status_error
 from dspx_lang.runtime.lm.types import ModelSpec, ToolCall, Usage
 from dspx_lang.runtime.lm.wire import parse_completion
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["NativeTransport", "proxy_for"]
 
@@ -35,6 +36,9 @@ Completion = tuple[str, tuple[ToolCall, ...], Usage, str | None]
 
 def proxy_for(url: str) -> str | None:
     """The proxy the environment asks for to reach `url`, or None."""
+    import urllib.parse
+    import urllib.request
+
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     proxy = urllib.request.getproxies().get(parts.scheme)
@@ -50,6 +54,8 @@ class NativeTransport:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
@@ -66,6 +72,8 @@ class NativeTransport:
         api_key: str | None,
         proxy: str | None,
     ) -> Completion:
+        import aiohttp
+
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"

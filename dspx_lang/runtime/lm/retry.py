@@ -13,7 +13,6 @@ Contract:
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -41,6 +40,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # only for the rare HTTP-date form; it costs ~3 ms to import
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
