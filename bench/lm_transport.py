@@ -133,8 +133,8 @@ def cache_hit(base: str, n: int) -> None:
         report("cache hit (SQLite, no HTTP)", median, p95)
 
 
-async def gather_calls(client: LMClient, model: ModelSpec) -> None:
-    await asyncio.gather(*(client.acomplete(model, request(i)) for i in range(500)))
+async def gather_calls(client: LMClient, model: ModelSpec, n: int = 500) -> None:
+    await asyncio.gather(*(client.acomplete(model, request(i)) for i in range(n)))
 
 
 def threaded_calls(client: LMClient, model: ModelSpec) -> None:
@@ -142,8 +142,11 @@ def threaded_calls(client: LMClient, model: ModelSpec) -> None:
         list(pool.map(lambda i: client.complete(model, request(i)), range(500)))
 
 
-def throughput(base: str) -> None:
-    print(f"throughput: 500 calls, server delay 100 ms, 32 in flight (ideal {IDEAL_S:.4f} s):")
+def throughput(base: str, runs: int) -> None:
+    print(
+        f"throughput: 500 calls, server delay 100 ms, 32 in flight (ideal {IDEAL_S:.4f} s), "
+        f"median of {runs} runs after a warm-up round:"
+    )
     for transport in ("native", "litellm"):
         model = ModelSpec(
             name="bench",
@@ -153,33 +156,41 @@ def throughput(base: str) -> None:
             concurrency=32,
         )
         with LMClient(cache=False) as client:
-            client.complete(model, request(-1))
-            started = time.perf_counter()
-            asyncio.run(gather_calls(client, model))
-            wall_line(f"{transport} path, acomplete x500 (gather)", time.perf_counter() - started)
-            if transport == "native":
+            # Warm-up: opens the 32 keep-alive connections the timed runs reuse.
+            asyncio.run(gather_calls(client, model, 64))
+            walls = []
+            for _ in range(runs):
                 started = time.perf_counter()
-                threaded_calls(client, model)
-                wall_line(
-                    "native path, complete x500 from 32 threads", time.perf_counter() - started
-                )
+                asyncio.run(gather_calls(client, model))
+                walls.append(time.perf_counter() - started)
+            wall_line(f"{transport} path, acomplete x500 (gather)", walls)
+            if transport == "native":
+                walls = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    threaded_calls(client, model)
+                    walls.append(time.perf_counter() - started)
+                wall_line("native path, complete x500 from 32 threads", walls)
 
 
-def wall_line(label: str, wall: float) -> None:
-    print(f"  {label:<52} {wall:7.3f} s   x{wall / IDEAL_S:.3f} of ideal")
+def wall_line(label: str, walls: list[float]) -> None:
+    wall = statistics.median(walls)
+    runs = " ".join(f"{w:.3f}" for w in walls)
+    print(f"  {label:<46} {wall:6.3f} s  x{wall / IDEAL_S:.3f} of ideal  (runs: {runs})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls")
-    n = 300 if parser.parse_args().quick else 2000
+    quick = parser.parse_args().quick
+    n = 300 if quick else 2000
     print("reproduce: .venv/bin/python bench/lm_transport.py")
     with ServerProcess() as server:
         per_call(server.base_url, n)
         alternatives(server.base_url, n)
         cache_hit(server.base_url, min(n, 1000))
     with ServerProcess(delay_s=0.1) as server:
-        throughput(server.base_url)
+        throughput(server.base_url, 1 if quick else 3)
 
 
 if __name__ == "__main__":
