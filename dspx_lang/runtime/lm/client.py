@@ -45,7 +45,7 @@ from dspx_lang.runtime.lm.native import NativeTransport, proxy_for
 from dspx_lang.runtime.lm.retry import RetryPolicy
 from dspx_lang.runtime.lm.types import LMRequest, LMResponse, ModelSpec, TransportName, Usage
 from dspx_lang.runtime.lm.via_litellm import LiteLLMTransport
-from dspx_lang.runtime.lm.wire import cache_key, encode_body, request_params
+from dspx_lang.runtime.lm.wire import Completion, cache_key, encode_body, request_params
 
 __all__ = ["LMClient", "LMStats"]
 
@@ -376,7 +376,7 @@ class LMClient:
         params: dict[str, Any],
         body: bytes,
         api_key: str | None,
-    ) -> tuple[Any, ...]:
+    ) -> Completion:
         if route.transport == "native":
             return await engine.native.send(model, route.url, body, api_key, route.proxy)
         return await engine.litellm.send(model, request, params, api_key, model.timeout_s)

@@ -23,15 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from dspx_lang.runtime.errors import DspxProviderError
 from dspx_lang.runtime.lm.retry import parse_retry_after, status_error
-from dspx_lang.runtime.lm.types import ModelSpec, ToolCall, Usage
-from dspx_lang.runtime.lm.wire import parse_completion
+from dspx_lang.runtime.lm.types import ModelSpec
+from dspx_lang.runtime.lm.wire import Completion, parse_completion
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["NativeTransport", "proxy_for"]
-
-Completion = tuple[str, tuple[ToolCall, ...], Usage, str | None]
 
 
 def proxy_for(url: str) -> str | None:

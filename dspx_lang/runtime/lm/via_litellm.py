@@ -24,12 +24,11 @@ from typing import Any
 
 from dspx_lang.runtime.errors import DspxProviderError, DspxTimeoutError
 from dspx_lang.runtime.lm.retry import parse_retry_after, status_error
-from dspx_lang.runtime.lm.types import NATIVE_PROVIDERS, LMRequest, ModelSpec, ToolCall, Usage
-from dspx_lang.runtime.lm.wire import parse_completion
+from dspx_lang.runtime.lm.types import NATIVE_PROVIDERS, LMRequest, ModelSpec
+from dspx_lang.runtime.lm.wire import Completion, parse_completion
 
 __all__ = ["LiteLLMTransport"]
 
-Completion = tuple[str, tuple[ToolCall, ...], Usage, str | None]
 _BODY_LIMITS = ("max_tokens", "temperature", "stop", "seed")
 
 

@@ -22,7 +22,10 @@ from typing import Any
 from dspx_lang.runtime.errors import DspxConfigError, DspxProviderError
 from dspx_lang.runtime.lm.types import LMRequest, ModelSpec, ToolCall, Usage
 
-__all__ = ["cache_key", "encode_body", "parse_completion", "request_params"]
+__all__ = ["Completion", "cache_key", "encode_body", "parse_completion", "request_params"]
+
+# What a transport returns: (text, tool_calls, usage, finish_reason).
+Completion = tuple[str, tuple[ToolCall, ...], Usage, str | None]
 
 _CACHE_VERSION = b"dspx-lm-cache-v1"
 _WRAPPED_FORMATS = frozenset({"json_schema", "json_object", "text"})
@@ -91,9 +94,7 @@ def cache_key(model: ModelSpec, base: str | None, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def parse_completion(
-    data: Any, model: ModelSpec
-) -> tuple[str, tuple[ToolCall, ...], Usage, str | None]:
+def parse_completion(data: Any, model: ModelSpec) -> Completion:
     """(text, tool_calls, usage, finish_reason) of a chat completion, or a provider error."""
     if isinstance(data, dict) and "error" in data and "choices" not in data:
         raise _malformed(model, f"the provider returned an error: {_short(data['error'])}")
