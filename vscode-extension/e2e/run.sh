@@ -8,7 +8,8 @@
 # code-server bound to 127.0.0.1 with a temporary user-data dir and workspace, takes the
 # screenshots with playwright-core, and stops the code-server it started.
 # With --server the language server is started as `<python> -m dspx_lang lsp` with the
-# repository on PYTHONPATH (interpreter: DSPX_E2E_PYTHON, else .venv/bin/python); when it gives
+# repository on PYTHONPATH (interpreter: DSPX_E2E_PYTHON, else .venv/bin/python), or with the
+# command line in DSPX_E2E_SERVER_COMMAND (a JSON array, e.g. '["dspxc", "lsp"]'); when it gives
 # no diagnostics the run says which screenshots it could not take and exits 2.
 # Screenshots of checks and failures go to e2e/results/ (not committed).
 set -euo pipefail
@@ -50,7 +51,9 @@ cp "$ext/test/grammar/snapshots/support_triage.dspx" "$workspace/support_triage.
 
 python="${DSPX_E2E_PYTHON:-$repo/.venv/bin/python}"
 [ -x "$python" ] || python="python3"
-if [ "$scenario" = "server" ]; then
+if [ -n "${DSPX_E2E_SERVER_COMMAND:-}" ]; then
+  server_setting="\"dspx.server.command\": $DSPX_E2E_SERVER_COMMAND"
+elif [ "$scenario" = "server" ]; then
   server_setting="\"dspx.server.pythonPath\": \"$python\""
 else
   # Highlighting needs no server; a command that does not exist checks the install hint instead.

@@ -88,10 +88,18 @@ async function highlightingShot() {
 async function serverShots() {
   await page.setViewportSize({ width: 1280, height: 800 });
   await openFile('qa.dspx', 'models.dspx');
+  // The error is below the fold: wait for the status bar to count it, then reveal it with Find.
+  const errors = page.locator('.statusbar-item[id="status.problems"]', { hasText: /[1-9]/ });
+  await appears(errors, 60_000);
+  await page.keyboard.press('Control+F');
+  await page.keyboard.type('quesion');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Escape');
   const squiggle = page.locator('.view-overlays .squiggly-error');
-  if (!(await appears(squiggle, 60_000))) {
-    missed.push('diagnostics.png, hover.png, inlay-hints.png (no error squiggle from the language server within 60 s)');
+  if (!(await appears(squiggle, 10_000))) {
+    missed.push('diagnostics.png, hover.png, inlay-hints.png (no error from the language server within 60 s)');
     await debugShot('no-diagnostics.png');
+
     return;
   }
   await closeNotifications();
@@ -104,7 +112,7 @@ async function serverShots() {
   }
   await dismissHover();
 
-  await hoverText('AnswerQuestion', 1);
+  await hoverText('AnswerQuestion', -1);
   if (await appears(page.locator('.monaco-hover:visible'), 10_000)) {
     await shot('hover.png');
   } else {
@@ -112,8 +120,8 @@ async function serverShots() {
   }
   await dismissHover();
 
-  // Inlay hints are injected text; VS Code gives them generated class names, so look for their text.
-  const hint = page.locator('.view-lines span[class*="dyn-rule"], .view-lines .inlay-hint').first();
+  // Inlay hints are injected text with generated `dyn-rule-*` classes; padding spans are empty.
+  const hint = page.locator('.view-lines span[class*="dyn-rule"]').filter({ hasText: /\S/ }).first();
   if (await appears(hint, 15_000)) {
     await shot('inlay-hints.png');
   } else {
@@ -176,8 +184,10 @@ async function scrollToLine(line) {
   await page.waitForTimeout(500);
 }
 
+/** Moves the mouse over the `nth` visible token containing `text` (-1: the last one). */
 async function hoverText(text, nth = 0) {
-  const span = page.locator('.monaco-editor .view-lines span span', { hasText: text }).nth(nth);
+  const spans = page.locator('.monaco-editor .view-lines span span', { hasText: text });
+  const span = nth < 0 ? spans.last() : spans.nth(nth);
   await span.scrollIntoViewIfNeeded();
   const box = await span.boundingBox();
   if (box !== null) {

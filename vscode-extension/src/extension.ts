@@ -22,6 +22,8 @@ interface Launch {
 }
 
 let client: LanguageClient | undefined;
+/** Restarts run one after another, so two quick setting changes cannot start two servers. */
+let restarting: Promise<void> = Promise.resolve();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   context.subscriptions.push(
@@ -40,9 +42,12 @@ export async function deactivate(): Promise<void> {
   await stop();
 }
 
-async function restart(context: vscode.ExtensionContext): Promise<void> {
-  await stop();
-  await start(context);
+function restart(context: vscode.ExtensionContext): Promise<void> {
+  restarting = restarting.then(async () => {
+    await stop();
+    await start(context);
+  });
+  return restarting;
 }
 
 async function stop(): Promise<void> {
