@@ -148,8 +148,22 @@ PRELOAD = (
 def main() -> None:
     result_fd = int(sys.argv[1])
     payload = json.loads(sys.stdin.buffer.read())
-    scratch = os.path.realpath(os.getcwd())
     isolation = ["subprocess", "scratch-dir", "scrubbed-env"]
+    reporter = _Reporter(result_fd, isolation)
+    try:
+        _isolate(payload, isolation)
+    except (OSError, ValueError, ImportError, MemoryError) as exc:
+        # Fail closed: no untrusted code runs without every layer asked for.
+        message = f"the sandbox could not be set up: {exc!r} (are the limits too small?)"
+        reporter.finish("error", None, message)
+        return
+    if payload.get("audit", True):
+        isolation.append("audit-hook")
+        sys.addaudithook(_make_hook(os.path.realpath(os.getcwd()), reporter))
+    reporter.finish(*_run(payload["code"], payload["inputs"], payload["outputs"]))
+
+
+def _isolate(payload: dict[str, Any], isolation: list[str]) -> None:
     if payload["isolate_network"] and _enter_network_namespace():
         isolation.append("network-namespace")
     _apply_rlimits(payload["rlimits"])
@@ -163,11 +177,6 @@ def main() -> None:
         os.setuid(int(uid))
         isolation.append(f"uid:{uid}")
     _purge_unaudited()
-    reporter = _Reporter(result_fd, isolation)
-    if payload.get("audit", True):
-        isolation.append("audit-hook")
-        sys.addaudithook(_make_hook(scratch, reporter))
-    reporter.finish(*_run(payload["code"], payload["inputs"], payload["outputs"]))
 
 
 def _enter_network_namespace() -> bool:

@@ -223,6 +223,13 @@ def test_bad_arguments_raise_a_typed_error(inputs: dict, outputs: object, needle
     assert isinstance(caught.value, DspxSandboxError)
 
 
+def test_limits_too_small_to_start_fail_closed() -> None:
+    result = run("y = 1", SandboxLimits(memory_bytes=1024 * 1024))
+    assert result.status == "error"
+    assert "could not be set up" in (result.error or "")
+    assert result.outputs is None
+
+
 def test_bad_limits_raise_a_typed_error() -> None:
     with pytest.raises(SandboxInputError, match="wall_seconds"):
         SandboxLimits(wall_seconds=0)
