@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, BinaryIO, Literal, TypeAlias
 
 from dspx_lang.runtime.errors import DspxSandboxError
 
@@ -164,7 +164,8 @@ async def arun_python(
         finally:
             if proc.returncode is None:
                 _kill_group(proc.pid)
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
             await asyncio.shield(proc.wait())
         assert proc.returncode is not None
         return run.result(proc.returncode, timed_out, time.monotonic() - started)
@@ -193,8 +194,8 @@ class _Run:
 
     base: Path
     limits: SandboxLimits
-    stdin: Any
-    stdout: Any
+    stdin: BinaryIO
+    stdout: BinaryIO
     result_fd: int
 
     @classmethod
@@ -257,7 +258,9 @@ class _Run:
     @property
     def command(self) -> list[str]:
         if not sys.executable:
-            raise SandboxInputError("no Python interpreter (sys.executable is empty)")
+            raise DspxSandboxError(
+                "no Python interpreter to run the sandbox (sys.executable is empty)"
+            )
         script = str(CHILD_SCRIPT)
         return [sys.executable, "-I", "-S", "-B", "-X", "utf8", script, str(self.result_fd)]
 
