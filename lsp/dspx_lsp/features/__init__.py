@@ -1,0 +1,1 @@
+"""One module per language feature; each exposes `register(server)` plus pure helpers."""

@@ -1,0 +1,131 @@
+"""The dspx language server: pygls wiring, options, and the table of features.
+
+Contract: `build()` returns a server with document sync and every module of
+`FEATURES` registered; `serve()` runs it on stdio until the client exits.
+Positions are UTF-16 (the LSP default) whatever encodings the client offers,
+because `SourceFile` converts offsets to UTF-16 columns. Handlers are thin:
+each feature module converts at the boundary (`convert`) and computes on the
+compiler's `Compilation`; each handler is `guarded`, so one failing feature
+answers with an empty result and the server keeps running.
+
+Initialization options (all optional):
+  debounceMs      delay between the last edit and re-analysis (default 10)
+  clientCommands  true when the client registers the VS Code extension's
+                  commands; code lenses then invoke `dspx.runTestAtCursor`,
+                  `dspx.showEstimates`, `dspx.showPromptAtCursor`, which show
+                  results, instead of the server commands directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from dspx_lang import __version__
+from dspx_lsp import sync
+from dspx_lsp.convert import uri_to_path
+from dspx_lsp.documents import Documents
+from dspx_lsp.features import (
+    code_actions,
+    code_lens,
+    commands,
+    completion,
+    definition,
+    diagnostics,
+    folding,
+    formatting,
+    hover,
+    inlay_hints,
+    rename,
+    semantic_tokens,
+    symbols,
+)
+
+DEFAULT_DEBOUNCE = 0.010
+
+FEATURES: tuple[Callable[[DspxServer], None], ...] = (
+    sync.register,
+    hover.register,
+    completion.register,
+    definition.register,
+    rename.register,
+    symbols.register,
+    formatting.register,
+    semantic_tokens.register,
+    folding.register,
+    code_actions.register,
+    inlay_hints.register,
+    code_lens.register,
+    commands.register,
+)
+
+
+@dataclass(slots=True)
+class Options:
+    debounce: float = DEFAULT_DEBOUNCE
+    client_commands: bool = False
+
+    @classmethod
+    def parse(cls, raw: object) -> Options:
+        options = cls()
+        if not isinstance(raw, dict):
+            return options
+        debounce = raw.get("debounceMs")
+        if isinstance(debounce, int | float) and not isinstance(debounce, bool) and debounce >= 0:
+            options.debounce = float(debounce) / 1000
+        options.client_commands = raw.get("clientCommands") is True
+        return options
+
+
+class DspxProtocol(LanguageServerProtocol):
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        # Offsets become UTF-16 columns in SourceFile; never negotiate UTF-8 or UTF-32.
+        if params.capabilities.general is not None:
+            params.capabilities.general.position_encodings = None
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        return result
+
+
+class DspxServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "dspx",
+            __version__,
+            protocol_cls=DspxProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.documents = Documents()
+        self.options = Options()
+        self.scheduler = sync.Scheduler(self)
+        self.publisher = diagnostics.Publisher(self)
+
+
+def build() -> DspxServer:
+    server = DspxServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        server.options = Options.parse(params.initialization_options)
+        folders = [uri_to_path(f.uri) for f in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [uri_to_path(params.root_uri)]
+        server.documents.folders = folders
+
+    for register in FEATURES:
+        register(server)
+    return server
+
+
+def serve() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    build().start_io()

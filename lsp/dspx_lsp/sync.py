@@ -1,0 +1,97 @@
+"""Document synchronisation and debounced re-analysis.
+
+Contract: open/change/close keep `Documents` current (incremental changes are
+applied with the buffer's own UTF-16 position mapping). Every change schedules
+a re-analysis of that document after `debounce` seconds; a newer change to the
+same document cancels the pending one (the last text wins), so a burst of
+changes is analysed once. When it runs, the document's diagnostics are
+published first, then those of the open documents that import it. Opening and
+saving publish at once. A failure while publishing is logged, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from dspx_lsp.convert import uri_to_path
+from dspx_lsp.guard import guarded, log
+
+if TYPE_CHECKING:
+    from dspx_lsp.server import DspxServer
+
+
+class Scheduler:
+    def __init__(self, server: DspxServer) -> None:
+        self.server = server
+        self.pending: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule(self, path: str, delay: float | None = None) -> None:
+        handle = self.pending.pop(path, None)
+        if handle is not None:
+            handle.cancel()
+        wait = self.server.options.debounce if delay is None else delay
+        self.pending[path] = asyncio.get_running_loop().call_later(wait, self.run, path)
+
+    def cancel(self, path: str) -> None:
+        handle = self.pending.pop(path, None)
+        if handle is not None:
+            handle.cancel()
+
+    def run(self, path: str) -> None:
+        self.pending.pop(path, None)
+        documents = self.server.documents
+        targets = [path] if path in documents.buffers else []
+        targets += [p for p in documents.importers(path) if p not in targets]
+        for target in targets:
+            try:
+                self.server.publisher.publish(target)
+            except Exception:
+                log.exception("dspx: publishing diagnostics for %s failed", target)
+
+
+def register(server: DspxServer) -> None:
+    documents = server.documents
+    scheduler = server.scheduler
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @guarded(lambda: None)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        path = documents.open(doc.uri, doc.text, doc.version)
+        scheduler.schedule(path, 0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @guarded(lambda: None)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        doc = params.text_document
+        path = documents.change(doc.uri, params.content_changes, doc.version)
+        scheduler.schedule(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @guarded(lambda: None)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        path = uri_to_path(params.text_document.uri)
+        documents.disk_changed(path)  # datasets and imports may have changed with it
+        scheduler.schedule(path, 0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @guarded(lambda: None)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        path = uri_to_path(params.text_document.uri)
+        importers = documents.importers(path)
+        documents.close(params.text_document.uri)
+        scheduler.cancel(path)
+        for importer in importers:
+            server.publisher.publish(importer)
+        server.publisher.closed(path)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded(lambda: None)
+    def did_change_watched(params: types.DidChangeWatchedFilesParams) -> None:
+        for event in params.changes:
+            documents.disk_changed(uri_to_path(event.uri))
+        for path in documents.buffers:
+            scheduler.schedule(path)
