@@ -13,6 +13,7 @@ from dspx_lang.space.solve import (
     AnyConstraint,
     Arith,
     BoolDomain,
+    Candidate,
     Choice,
     Cmp,
     ConfigValue,
@@ -97,6 +98,14 @@ def _numeric(var: Var) -> bool:
     )
 
 
+def _members(var: Var) -> list[Value]:
+    """Values to compare a variable with: its domain's, or a continuous range's ends."""
+    dom = var.domain
+    if isinstance(dom, FloatRange) and dom.step is None:
+        return [dom.lo, dom.hi, (dom.lo + dom.hi) / 2]
+    return [v for v in domain_values(var) if not isinstance(v, Candidate)]
+
+
 def _kind(var: Var) -> str:
     return "num" if _numeric(var) else type(var.domain).__name__
 
@@ -133,7 +142,7 @@ def bool_exprs(draw: st.DrawFn, vars: list[Var], depth: int) -> Expr:
         return Cmp(op, draw(num_exprs(vars, min(depth, 2))), draw(num_exprs(vars, min(depth, 2))))
     if choice in ("eq", "in"):
         var = draw(st.sampled_from(vars))
-        own = [v for v in domain_values(var) if not hasattr(v, "index")]
+        own = _members(var)
         pool = own * 8 + OTHERS + NUMS[:3]
         if choice == "eq":
             ordered = _numeric(var) or (
@@ -202,3 +211,65 @@ def finite_spaces(draw: st.DrawFn) -> tuple[list[Var], list[AnyConstraint]]:
 
 def configs_count(vars: list[Var]) -> int:
     return math.prod(len(domain_values(v)) for v in vars)
+
+
+@st.composite
+def continuous_spaces(draw: st.DrawFn) -> tuple[list[Var], list[AnyConstraint]]:
+    """1-3 continuous floats plus up to 3 small finite variables, random constraints."""
+    vars: list[Var] = []
+    for i in range(draw(st.integers(1, 3))):
+        lo = draw(st.sampled_from([-1.0, 0.0, 0.5, 0.1]))
+        hi = lo + draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+        log = lo > 0 and draw(st.booleans())
+        vars.append(Var(f"r{i}", FloatRange(lo, hi, log=log), lo))
+    for var in draw(finite_vars(max_configs=24)):
+        if len(vars) < 6:
+            vars.append(Var(f"f{len(vars)}", var.domain, var.default))
+    cons: list[AnyConstraint] = []
+    for cid in range(draw(st.integers(1, 4))):
+        cons.append(Constraint(cid + 1, draw(bool_exprs(vars, draw(st.integers(0, 3))))))
+    return vars, cons
+
+
+@st.composite
+def numeric_spaces(draw: st.DrawFn) -> tuple[list[Var], list[AnyConstraint]]:
+    """Two or three wider numeric ranges (bisection and linear bounds get real work)."""
+    vars: list[Var] = []
+    for i in range(draw(st.integers(2, 3))):
+        if draw(st.booleans()):
+            lo = draw(st.integers(-20, 5))
+            dom: Domain = IntRange(lo, lo + draw(st.integers(0, 14 if i == 2 else 30)))
+        else:
+            step = draw(st.sampled_from([0.1, 0.05, 0.5]))
+            dom = FloatRange(0.0, step * draw(st.integers(0, 12)), step=step)
+        vars.append(Var(f"n{i}", dom, domain_values(Var("", dom, 0))[0]))
+    cons: list[AnyConstraint] = []
+    for cid in range(draw(st.integers(1, 4))):
+        cons.append(Constraint(cid + 1, draw(bool_exprs(vars, draw(st.integers(0, 2))))))
+    return vars, cons
+
+
+@st.composite
+def linear_spaces(draw: st.DrawFn) -> tuple[list[Var], list[AnyConstraint]]:
+    """Linear comparisons (some behind a guard) over two wide grids: the counting fast path."""
+    vars = [draw(_wide_grid("x")), draw(_wide_grid("y")), Var("g", BoolDomain(), False)]
+    cons: list[AnyConstraint] = []
+    for cid in range(draw(st.integers(1, 4))):
+        terms = [
+            Arith("*", Const(draw(st.sampled_from([-3, -1, 1, 2, 0.5]))), Ref(name))
+            for name in draw(st.lists(st.sampled_from(["x", "y"]), min_size=1, max_size=2))
+        ]
+        left: Expr = terms[0] if len(terms) == 1 else Arith("+", terms[0], terms[1])
+        op = draw(st.sampled_from(CMP_OPS))
+        cmp = Cmp(op, left, Const(draw(st.sampled_from([-4, 0, 3, 7.5, 12, 20]))))
+        cons.append(Constraint(cid + 1, Implies(Ref("g"), cmp) if draw(st.booleans()) else cmp))
+    return vars, cons
+
+
+@st.composite
+def _wide_grid(draw: st.DrawFn, name: str) -> Var:
+    if draw(st.booleans()):
+        lo = draw(st.integers(-10, 5))
+        return Var(name, IntRange(lo, lo + draw(st.integers(0, 30))), lo)
+    step = draw(st.sampled_from([0.5, 0.25, 1.5]))
+    return Var(name, FloatRange(-2.0, -2.0 + step * draw(st.integers(0, 24)), step=step), -2.0)

@@ -16,7 +16,7 @@ from space_reference import (
     satisfied,
     undefined_at,
 )
-from strategies import finite_spaces
+from strategies import finite_spaces, linear_spaces, numeric_spaces
 
 from dspx_lang.space.solve import AnyConstraint, Limits, Space, SpaceResult, Var
 from dspx_lang.space.solve.values import key, norm
@@ -26,8 +26,11 @@ SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[Heal
 TABLES = st.sampled_from([0, 2, 256])
 
 
+SPACES = st.one_of(finite_spaces(), numeric_spaces(), linear_spaces())
+
+
 @SETTINGS
-@given(finite_spaces(), TABLES)
+@given(SPACES, TABLES)
 def test_analysis_equals_brute_force(
     space: tuple[list[Var], list[AnyConstraint]], table_size: int
 ) -> None:
@@ -126,7 +129,7 @@ def _check_sound(vars: list[Var], cons: list[AnyConstraint], result: SpaceResult
 
 
 @SETTINGS
-@given(finite_spaces(), st.integers(0, 40), st.booleans(), TABLES)
+@given(SPACES, st.integers(0, 40), st.booleans(), TABLES)
 def test_claims_stay_true_when_work_runs_out(
     space: tuple[list[Var], list[AnyConstraint]], nodes: int, smt: bool, table_size: int
 ) -> None:

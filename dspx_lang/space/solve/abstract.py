@@ -9,20 +9,39 @@ Contract (what makes the search exact and sound):
 
 Techniques, cheapest first: a constant; a table over the sub-domain of a few small
 variables (exact on every box); a linear comparison scaled to integer coefficients
-(tight interval bounds, each variable counted once); otherwise interval/set arithmetic
-over abstract values with Kleene logic. Predicates are called on each point of a box
-when there are few, else they answer "unknown" until the search fixes their variables.
+(tight bounds, linear.py); otherwise interval/set arithmetic over abstract values with
+Kleene logic (intervals.py). Predicates are called on each point of a box when there
+are few, else they answer "unknown" until the search fixes their variables.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from itertools import product
-from typing import Final, TypeAlias
 
-from dspx_lang.space.solve.domains import ENUM, GRID, REAL, Box, IVar, bit_indices
+from dspx_lang.space.solve.domains import ENUM, REAL, Box, IVar, bit_indices
+from dspx_lang.space.solve.intervals import (
+    AND,
+    AV,
+    IMPLIES,
+    NONE,
+    NOT,
+    OR,
+    BoolFn,
+    ValFn,
+    arith,
+    as_bool,
+    bits_av,
+    const_av,
+    enum_av,
+    gencmp,
+    genin,
+    neg,
+    square,
+)
+from dspx_lang.space.solve.linear import Linear, LinInfo, bounder, lincmp, terms
 from dspx_lang.space.solve.model import (
     And,
     Arith,
@@ -39,128 +58,17 @@ from dspx_lang.space.solve.model import (
     Ref,
 )
 from dspx_lang.space.solve.values import (
-    KIND_BOOL,
     KIND_NUM,
     F,
-    IValue,
-    Num,
     Result,
     T,
     U,
-    _Undef,
     bits,
-    compare,
     evaluate,
     is_num,
-    key,
     kind,
     norm,
 )
-
-BoolFn: TypeAlias = Callable[[Box], int]
-Bound: TypeAlias = Num | None
-"""An interval end; None is unbounded (minus or plus infinity by position)."""
-Key: TypeAlias = tuple[int, IValue]
-
-
-class AV:
-    """Abstract value: what an expression may evaluate to over a box."""
-
-    __slots__ = ("has_num", "hi", "lo", "others", "undef")
-
-    def __init__(
-        self, has_num: bool, lo: Bound, hi: Bound, others: frozenset[Key], undef: bool
-    ) -> None:
-        self.has_num = has_num
-        self.lo = lo
-        self.hi = hi
-        self.others = others
-        self.undef = undef
-
-
-ValFn: TypeAlias = Callable[[Box], AV]
-NONE: Final[frozenset[Key]] = frozenset()
-ONLY_UNDEF: Final = AV(False, None, None, NONE, True)
-
-
-def _kleene_table(op: Callable[[Result, Result], Result]) -> list[list[int]]:
-    values: list[tuple[int, Result]] = [(T, True), (F, False), (U, _Undef())]
-    table = [[0] * 8 for _ in range(8)]
-    for a in range(8):
-        for b in range(8):
-            for abit, av in values:
-                for bbit, bv in values:
-                    if a & abit and b & bbit:
-                        table[a][b] |= bits(op(av, bv))
-    return table
-
-
-def _and(a: Result, b: Result) -> Result:
-    if a is False or b is False:
-        return False
-    return True if a is True and b is True else _Undef()
-
-
-def _or(a: Result, b: Result) -> Result:
-    if a is True or b is True:
-        return True
-    return False if a is False and b is False else _Undef()
-
-
-def _implies(a: Result, b: Result) -> Result:
-    return _or((not a) if isinstance(a, bool) else _Undef(), b)
-
-
-AND: Final = _kleene_table(_and)
-OR: Final = _kleene_table(_or)
-IMPLIES: Final = _kleene_table(_implies)
-NOT: Final = [((s & T) and F) | ((s & F) and T) | (s & U) for s in range(8)]
-NOT_TRUE: Final = [((s & (F | U)) and T) | ((s & T) and F) for s in range(8)]
-"""Outcome of "the constraint does not hold" (used to look for counterexamples)."""
-IS_UNDEF: Final = [((s & U) and T) | ((s & (T | F)) and F) for s in range(8)]
-
-
-def decide(op: str, lo: Bound, hi: Bound) -> int:
-    """Outcome bits of `x op 0` for x anywhere in [lo, hi]."""
-    if op == "<":
-        return (T if lo is None or lo < 0 else 0) | (F if hi is None or hi >= 0 else 0)
-    if op == "<=":
-        return (T if lo is None or lo <= 0 else 0) | (F if hi is None or hi > 0 else 0)
-    if op == ">":
-        return (T if hi is None or hi > 0 else 0) | (F if lo is None or lo <= 0 else 0)
-    if op == ">=":
-        return (T if hi is None or hi >= 0 else 0) | (F if lo is None or lo < 0 else 0)
-    can_zero = (lo is None or lo <= 0) and (hi is None or hi >= 0)
-    is_zero = lo == 0 and hi == 0
-    eq = (T if can_zero else 0) | (0 if is_zero else F)
-    return eq if op == "==" else NOT[eq]
-
-
-def _sub(a: Bound, b: Bound) -> Bound:
-    return None if a is None or b is None else a - b
-
-
-def _span(values: Sequence[Num]) -> tuple[Num, Num]:
-    return min(values), max(values)
-
-
-class Linear:
-    """`sum(coeffs[v] * v) + const` over numeric variables (exact rationals)."""
-
-    __slots__ = ("coeffs", "const")
-
-    def __init__(self, coeffs: dict[int, Fraction], const: Fraction) -> None:
-        self.coeffs = coeffs
-        self.const = const
-
-    def scaled(self, k: Fraction) -> Linear:
-        return Linear({v: c * k for v, c in self.coeffs.items() if c * k}, self.const * k)
-
-    def plus(self, other: Linear, sign: int) -> Linear:
-        coeffs = dict(self.coeffs)
-        for v, c in other.coeffs.items():
-            coeffs[v] = coeffs.get(v, Fraction(0)) + sign * c
-        return Linear({v: c for v, c in coeffs.items() if c}, self.const + sign * other.const)
 
 
 class Compiler:
@@ -199,15 +107,25 @@ class Compiler:
         if isinstance(expr, Cmp):
             a, b = self.linear(expr.left), self.linear(expr.right)
             if a is not None and b is not None:
-                return self._lincmp(expr.op, a.plus(b, -1))
-            return _gencmp(expr.op, self.value(expr.left), self.value(expr.right))
+                return lincmp(expr.op, terms(self.ivars, a.plus(b, -1), integral=True))
+            return gencmp(expr.op, self.value(expr.left), self.value(expr.right))
         if isinstance(expr, In):
-            return _genin(self.value(expr.operand), expr.values, expr.negated)
-        return _as_bool(self.value(expr))
+            return genin(self.value(expr.operand), expr.values, expr.negated)
+        return as_bool(self.value(expr))
 
-    @staticmethod
-    def _points(iv: IVar) -> range:
-        return range(len(iv.atoms)) if iv.shape == ENUM else range(iv.n)
+    def linear_info(self, expr: Expr) -> LinInfo | None:
+        """`expr` as a linear comparison over finite variables, possibly behind a guard
+        (`guard => comparison`), for the counting fast path; else None."""
+        guard = None
+        if isinstance(expr, Implies):
+            guard, expr = self.boolean(expr.left), expr.right
+        if not isinstance(expr, Cmp):
+            return None
+        a, b = self.linear(expr.left), self.linear(expr.right)
+        if a is None or b is None:
+            return None
+        t = terms(self.ivars, a.plus(b, -1), integral=True)
+        return None if t.real else LinInfo(expr.op, t, guard)
 
     def _table(self, expr: Expr, scope: list[int]) -> BoolFn | None:
         """An exact table when the scope's sub-domain has at most `table_size` points."""
@@ -218,12 +136,12 @@ class Compiler:
             return None
         *outer, last = ivs
         masks: dict[tuple[int, ...], tuple[int, int, int]] = {}
-        for combo in product(*(self._points(iv) for iv in outer)):
+        for combo in product(*(_points(iv) for iv in outer)):
             env: dict[str, Result] = {
                 iv.name: iv.internal(k) for iv, k in zip(outer, combo, strict=True)
             }
             mt = mf = mu = 0
-            for k in self._points(last):
+            for k in _points(last):
                 env[last.name] = last.internal(k)
                 out = bits(evaluate(expr, env))
                 bit = 1 << k
@@ -258,52 +176,13 @@ class Compiler:
             return a.scaled(b.const) if not b.coeffs else None
         return a.scaled(1 / b.const) if not b.coeffs and b.const else None
 
-    def _terms(
-        self, lin: Linear, scale: Fraction
-    ) -> tuple[Num, list[tuple[int, Num]], list[tuple[int, list[Num]]], list[tuple[int, Num]]]:
-        """Split `scale * lin` into a constant and grid, enum and real terms."""
-        const = lin.const * scale
-        grid: list[tuple[int, Num]] = []
-        enum: list[tuple[int, list[Num]]] = []
-        real: list[tuple[int, Num]] = []
-        for v, coeff in sorted(lin.coeffs.items()):
-            iv, c = self.ivars[v], coeff * scale
-            if iv.shape == GRID:
-                const += c * iv.base
-                grid.append((v, _num(c * iv.step)))
-            elif iv.shape == REAL:
-                real.append((v, _num(c)))
-            else:
-                enum.append((v, [_num(c * a) for a in iv.atoms]))  # type: ignore[operator]
-        return _num(const), grid, enum, real
-
-    def _lincmp(self, op: str, lin: Linear) -> BoolFn:
-        const, grid, enum, real = self._terms(lin, Fraction(1))
-        denominators = [Fraction(x).denominator for _, x in grid]
-        denominators += [Fraction(x).denominator for _, xs in enum for x in xs]
-        denominators.append(Fraction(const).denominator)
-        scale = Fraction(math.lcm(*denominators))
-        const, grid, enum, real = self._terms(lin, scale)
-        if op in ("==", "!=") and not enum and not real and grid:
-            g = math.gcd(*(int(x) for _, x in grid))
-            if int(const) % g:
-                out = F if op == "==" else T
-                return lambda box: out
-        bound = _bounder(const, grid, enum, real)
-
-        def fn(box: Box) -> int:
-            lo, hi = bound(box)
-            return decide(op, lo, hi)
-
-        return fn
-
     def value(self, expr: Expr) -> ValFn:
         """An abstract-value function for `expr` (used where no linear form exists)."""
         if not self.scope(expr):
-            return _const_av(evaluate(expr, {}))
+            return const_av(evaluate(expr, {}))
         lin = self.linear(expr)
         if lin is not None:
-            bound = _bounder(*self._terms(lin, Fraction(1)))
+            bound = bounder(terms(self.ivars, lin, integral=False))
 
             def linear_av(box: Box) -> AV:
                 lo, hi = bound(box)
@@ -311,18 +190,18 @@ class Compiler:
 
             return linear_av
         if isinstance(expr, Ref):
-            return _enum_av(self.by_name[expr.var])
+            return enum_av(self.by_name[expr.var])
         if isinstance(expr, Arith):
             left, right, op = self.value(expr.left), self.value(expr.right), expr.op
             if op == "*" and expr.left == expr.right:
                 # e * e is a square: non-negative, which plain interval products miss.
-                return lambda box: _square(left(box))
-            return lambda box: _arith(op, left(box), right(box))
+                return lambda box: square(left(box))
+            return lambda box: arith(op, left(box), right(box))
         if isinstance(expr, Neg):
             inner = self.value(expr.operand)
-            return lambda box: _neg(inner(box))
-        as_bool = self.boolean(expr)
-        return lambda box: _bits_av(as_bool(box))
+            return lambda box: neg(inner(box))
+        as_bits = self.boolean(expr)
+        return lambda box: bits_av(as_bits(box))
 
     def predicate(self, pred: Predicate, limit: int = 64) -> BoolFn:
         """Call `pred.fn` on each point of a box with at most `limit` points (memoised)."""
@@ -351,8 +230,8 @@ class Compiler:
         return fn
 
 
-def _num(x: Fraction) -> Num:
-    return x.numerator if x.denominator == 1 else x
+def _points(iv: IVar) -> range:
+    return range(len(iv.atoms)) if iv.shape == ENUM else range(iv.n)
 
 
 def _count(iv: IVar, entry: object) -> int:
@@ -367,196 +246,37 @@ def _indices(iv: IVar, entry: object) -> Iterator[int] | range:
     return range(entry[0], entry[1] + 1)  # type: ignore[index]
 
 
+def _range_mask(entry: tuple[int, int]) -> int:
+    return ((1 << (entry[1] - entry[0] + 1)) - 1) << entry[0]
+
+
 def _table_fn(
     outer: list[int], last: IVar, masks: Mapping[tuple[int, ...], tuple[int, int, int]]
 ) -> BoolFn:
     li, enum_last = last.index, last.shape == ENUM
-    outer_ivs = outer
 
     def test(m: int, triple: tuple[int, int, int]) -> int:
         mt, mf, mu = triple
         return (T if m & mt else 0) | (F if m & mf else 0) | (U if m & mu else 0)
 
-    if not outer_ivs:
+    if not outer:
         only = masks[()]
-
-        def single(box: Box) -> int:
-            entry = box[li]
-            m = entry if enum_last else ((1 << (entry[1] - entry[0] + 1)) - 1) << entry[0]
-            return test(m, only)
-
-        return single
+        if enum_last:
+            return lambda box: test(box[li], only)
+        return lambda box: test(_range_mask(box[li]), only)
 
     def fn(box: Box) -> int:
         entry = box[li]
-        m = entry if enum_last else ((1 << (entry[1] - entry[0] + 1)) - 1) << entry[0]
+        m = entry if enum_last else _range_mask(entry)
         out = 0
         ranges = []
-        for v in outer_ivs:
+        for v in outer:
             e = box[v]
             ranges.append(bit_indices(e) if isinstance(e, int) else range(e[0], e[1] + 1))
         for combo in product(*ranges):
             out |= test(m, masks[combo])
             if out == T | F | U:
                 break
-        return out
-
-    return fn
-
-
-def _bounder(
-    const: Num,
-    grid: list[tuple[int, Num]],
-    enum: list[tuple[int, list[Num]]],
-    real: list[tuple[int, Num]],
-) -> Callable[[Box], tuple[Num, Num]]:
-    """Tight bounds of a linear form over a box (each variable occurs once)."""
-    ranged = grid + real
-    caches: list[tuple[int, list[Num], dict[int, tuple[Num, Num]]]] = [
-        (v, table, {}) for v, table in enum
-    ]
-
-    def bound(box: Box) -> tuple[Num, Num]:
-        lo = hi = const
-        for v, c in ranged:
-            x, y = box[v]
-            if c > 0:
-                lo += c * x
-                hi += c * y
-            else:
-                lo += c * y
-                hi += c * x
-        for v, table, cache in caches:
-            m = box[v]
-            span = cache.get(m)
-            if span is None:
-                span = cache[m] = _span([table[i] for i in bit_indices(m)])
-            lo += span[0]
-            hi += span[1]
-        return lo, hi
-
-    return bound
-
-
-def _const_av(value: Result) -> ValFn:
-    av = _point_av(value)
-    return lambda box: av
-
-
-def _point_av(value: Result) -> AV:
-    if isinstance(value, _Undef):
-        return ONLY_UNDEF
-    if is_num(value):
-        return AV(True, value, value, NONE, False)  # type: ignore[arg-type]
-    return AV(False, None, None, frozenset((key(value),)), False)
-
-
-def _enum_av(iv: IVar) -> ValFn:
-    """Abstract value of an enum variable (mixed kinds allowed), cached per mask."""
-    cache: dict[int, AV] = {}
-    vi = iv.index
-
-    def fn(box: Box) -> AV:
-        m = box[vi]
-        av = cache.get(m)
-        if av is None:
-            atoms = [iv.atoms[i] for i in bit_indices(m)]
-            nums: list[Num] = [a for a in atoms if is_num(a)]  # type: ignore[misc]
-            others = frozenset(key(a) for a in atoms if not is_num(a))
-            lo, hi = _span(nums) if nums else (None, None)
-            av = cache[m] = AV(bool(nums), lo, hi, others, False)
-        return av
-
-    return fn
-
-
-def _bits_av(out: int) -> AV:
-    others = frozenset([(KIND_BOOL, True)] * bool(out & T) + [(KIND_BOOL, False)] * bool(out & F))
-    return AV(False, None, None, others, bool(out & U))
-
-
-def _neg(a: AV) -> AV:
-    lo = None if a.hi is None else -a.hi
-    hi = None if a.lo is None else -a.lo
-    return AV(a.has_num, lo, hi, NONE, a.undef or bool(a.others))
-
-
-def _square(a: AV) -> AV:
-    out = _arith("*", a, a)
-    if out.has_num and a.lo is not None and a.hi is not None and a.lo <= 0 <= a.hi:
-        out.lo = 0
-    return out
-
-
-def _arith(op: str, a: AV, b: AV) -> AV:
-    undef = a.undef or b.undef or bool(a.others) or bool(b.others)
-    if not (a.has_num and b.has_num):
-        return ONLY_UNDEF
-    if op == "+":
-        lo = None if a.lo is None or b.lo is None else a.lo + b.lo
-        hi = None if a.hi is None or b.hi is None else a.hi + b.hi
-        return AV(True, lo, hi, NONE, undef)
-    if op == "-":
-        return AV(True, _sub(a.lo, b.hi), _sub(a.hi, b.lo), NONE, undef)
-    if op == "/":
-        if b.lo == 0 and b.hi == 0:
-            return ONLY_UNDEF
-        if (b.lo is None or b.lo <= 0) and (b.hi is None or b.hi >= 0):
-            return AV(True, None, None, NONE, True)
-    ends = (a.lo, a.hi, b.lo, b.hi)
-    if any(e is None for e in ends):
-        return AV(True, None, None, NONE, undef)
-    alo, ahi, blo, bhi = ends
-    if op == "*":
-        products = [alo * blo, alo * bhi, ahi * blo, ahi * bhi]  # type: ignore[operator]
-    else:
-        products = [Fraction(x) / y for x in (alo, ahi) for y in (blo, bhi)]  # type: ignore[arg-type,operator]
-    lo, hi = _span(products)
-    return AV(True, lo, hi, NONE, undef)
-
-
-def _gencmp(op: str, left: ValFn, right: ValFn) -> BoolFn:
-    def fn(box: Box) -> int:
-        a, b = left(box), right(box)
-        out = U if a.undef or b.undef else 0
-        if a.has_num and b.has_num:
-            out |= decide(op, _sub(a.lo, b.hi), _sub(a.hi, b.lo))
-        for _, va in a.others:
-            for _, vb in b.others:
-                out |= bits(compare(op, va, vb))
-        if (a.has_num and b.others) or (a.others and b.has_num):
-            out |= F if op == "==" else T if op == "!=" else U
-        return out
-
-    return fn
-
-
-def _genin(operand: ValFn, values: Sequence[object], negated: bool) -> BoolFn:
-    normed = [norm(v) for v in values]  # type: ignore[arg-type]
-    nums: list[Num] = [v for v in normed if is_num(v)]  # type: ignore[misc]
-    keys = frozenset(key(v) for v in normed if not isinstance(v, _Undef) and not is_num(v))
-
-    def fn(box: Box) -> int:
-        a = operand(box)
-        out = U if a.undef else 0
-        if a.has_num:
-            lo, hi = a.lo, a.hi
-            member = any((lo is None or lo <= x) and (hi is None or x <= hi) for x in nums)
-            point = lo is not None and lo == hi
-            out |= (T if member else 0) | (0 if point and member else F)
-        for k in a.others:
-            out |= T if k in keys else F
-        return NOT[out] if negated else out
-
-    return fn
-
-
-def _as_bool(value: ValFn) -> BoolFn:
-    def fn(box: Box) -> int:
-        a = value(box)
-        out = U if a.undef or a.has_num else 0
-        for k, v in a.others:
-            out |= (T if v else F) if k == KIND_BOOL else U
         return out
 
     return fn

@@ -23,6 +23,7 @@ from dspx_lang.space.solve.domains import ENUM, REAL, Box, IVar, bit_indices, ru
 from dspx_lang.space.solve.model import (
     Candidate,
     ConfigValue,
+    Constraint,
     DeadValue,
     FloatRange,
     SpaceResult,
@@ -31,7 +32,7 @@ from dspx_lang.space.solve.model import (
 from dspx_lang.space.solve.oracle import Oracle, public_point
 from dspx_lang.space.solve.problem import Space
 from dspx_lang.space.solve.search import Tally, full_support
-from dspx_lang.space.solve.values import T, U
+from dspx_lang.space.solve.values import UNDEF, T, U, norm, truth
 
 
 def analyze_space(space: Space) -> SpaceResult:
@@ -161,14 +162,23 @@ def _per_constraint(
                 undecided.add(c.id)
         if out & U:
             found = oracle.counterexample(pos, True, root)
+            witness: tuple[tuple[str, ConfigValue], ...] = ()
             if isinstance(found, dict):
                 witness = tuple(
                     (space.ivars[v].name, public_point(space.ivars[v], k)) for v, k in found.items()
                 )
+            # A witness rounded from an irrational solution may miss; then report none.
+            if witness and _undefined_at(space, pos, dict(witness)):
                 undefined.append(Undefined(c.id, witness))
-            elif found is None:
+            elif found is not False:
                 undecided.add(c.id)
     return redundant, undefined, undecided
+
+
+def _undefined_at(space: Space, position: int, witness: dict[str, ConfigValue]) -> bool:
+    c = space.constraints[position]
+    env = {name: norm(value) for name, value in witness.items()}
+    return isinstance(c, Constraint) and truth(c.expr, env) is UNDEF
 
 
 def minimal_core(

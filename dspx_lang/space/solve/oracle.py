@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, TypeAlias
 
-from dspx_lang.space.solve.abstract import IS_UNDEF, NOT_TRUE
 from dspx_lang.space.solve.domains import ENUM, REAL, Box, IVar, bit_indices, runs
+from dspx_lang.space.solve.intervals import IS_UNDEF, NOT_TRUE
 from dspx_lang.space.solve.model import ConfigValue
 from dspx_lang.space.solve.problem import Group, Space
 from dspx_lang.space.solve.search import BITSET_LIMIT, Tally, merge_support, pick, to_support

@@ -78,15 +78,17 @@ class Space:
             self.scopes.append(scope)
             if self.empty:
                 continue
+            linear = None
             if isinstance(c, Constraint):
                 fn = compiler.boolean(c.expr)
+                linear = compiler.linear_info(c.expr)
             elif all(self.ivars[v].enumerable for v in scope):
                 fn = compiler.predicate(c)
             else:
                 continue
             self.con_of[pos] = len(cons)
             self.position_of.append(pos)
-            cons.append(Con(c.id, fn, scope))
+            cons.append(Con(c.id, fn, scope, linear))
         self.search = Search(self.ivars, cons, self.limits.real_nodes, self.limits.check_nodes)
         self.groups = self._groups()
         self._result: SpaceResult | None = None

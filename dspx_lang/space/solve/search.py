@@ -21,8 +21,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from dspx_lang.space.solve.abstract import BoolFn
 from dspx_lang.space.solve.domains import ENUM, REAL, Box, IVar
+from dspx_lang.space.solve.intervals import BoolFn
+from dspx_lang.space.solve.linear import GridCount, LinInfo, applies, count_grid
 from dspx_lang.space.solve.values import T
 
 BITSET_LIMIT = 1 << 16
@@ -56,6 +57,8 @@ class Con:
     id: int
     fn: BoolFn
     scope: tuple[int, ...]
+    linear: LinInfo | None = None
+    """Set when the constraint is a linear comparison (for the counting fast path)."""
 
 
 def merge_support(a: Any, b: Any) -> Any:
@@ -249,7 +252,10 @@ class Search:
         hit = self.counts.get(key)
         if hit is not None:
             return hit
-        if all(self.ivars[v].shape == REAL for v in vars):
+        fast = self.grid_count(vars, cons, box)
+        if fast is not None:
+            result = fast
+        elif all(self.ivars[v].shape == REAL for v in vars):
             witness = self.real_search(cons, box)
             result = UNSAT if witness is False else Tally(None, witness is not None)
             if witness is None:
@@ -261,6 +267,30 @@ class Search:
         if result.done:
             self.counts[key] = result
         return result
+
+    def grid(self, vars: tuple[int, ...], cons: tuple[int, ...], box: Box) -> GridCount | None:
+        """The linear fast path (linear.py), when every constraint qualifies."""
+        if not applies(self.ivars, vars):
+            return None
+        infos = [self.cons[c].linear for c in cons]
+        if any(info is None for info in infos):
+            return None
+        found = count_grid(infos, vars, box, self.limit - self.nodes)  # type: ignore[arg-type]
+        if found is not None:
+            self.nodes += found.work
+        return found
+
+    def grid_count(self, vars: tuple[int, ...], cons: tuple[int, ...], box: Box) -> Tally | None:
+        found = self.grid(vars, cons, box)
+        if found is None:
+            return None
+        if not found.count:
+            return UNSAT
+        support = {
+            v: from_intervals(self.ivars[v], ints)
+            for v, ints in zip(vars, found.alive, strict=True)
+        }
+        return Tally(found.count, True, support, dict(support))
 
     # -- witnesses --------------------------------------------------------------------
 
@@ -294,6 +324,14 @@ class Search:
         hit = self.counts.get(key)
         if key in self.failures or (hit is not None and hit.sat is False):
             return False
+        fast = self.grid(vars, cons, box)
+        if fast is not None:
+            if fast.first is None:
+                return False
+            witness = box.copy()
+            for v, k in zip(vars, fast.first, strict=True):
+                witness[v] = (k, k)
+            return witness
         if all(self.ivars[v].shape == REAL for v in vars):
             return self.real_search(cons, box)
         unknown = False
@@ -347,6 +385,16 @@ def to_support(iv: IVar, entry: Any) -> Any:
     if iv.n <= BITSET_LIMIT:
         return ((1 << (b - a + 1)) - 1) << a
     return [(a, b)]
+
+
+def from_intervals(iv: IVar, ints: list[tuple[int, int]]) -> Any:
+    """The support of a grid variable made of ascending disjoint index intervals."""
+    if iv.n > BITSET_LIMIT:
+        return ints
+    mask = 0
+    for a, b in ints:
+        mask |= ((1 << (b - a + 1)) - 1) << a
+    return mask
 
 
 def full_support(iv: IVar) -> Any:

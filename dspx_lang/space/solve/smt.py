@@ -249,7 +249,9 @@ class Smt:
             value = model.eval(self.terms[v], model_completion=True)
             iv = self.space.ivars[v]
             if iv.shape == REAL:
-                out[v] = Fraction(value.as_fraction())
+                # An irrational (algebraic) solution is reported by a close rational.
+                exact = value if z3.is_rational_value(value) else value.approx(30)
+                out[v] = Fraction(exact.as_fraction())
             else:
                 out[v] = value.as_long()
         return out
