@@ -109,7 +109,9 @@ class _Scan:
                 trial.feed_token(tok)
             except UnexpectedInput:
                 continue  # tolerate what the parser rejects, like the error recovery does
-            parser = trial
+            # The lexer reads this very state object to pick its context: update it in place.
+            parser.parser_state.state_stack = trial.parser_state.state_stack
+            parser.parser_state.value_stack = trial.parser_state.value_stack
         terminals = frozenset(_accepts(parser))
         names = _keyword_names()
         keywords = frozenset(names[t] for t in terminals if t in names)

@@ -3,7 +3,10 @@
 Contract (a law, checked by a property test on random edits): for every text,
 `IncrementalParseCache.parse(source)` returns what `dspx_lang.syntax.parse(source)`
 returns - the same declarations, nodes, spans, docs, comments and E001
-diagnostics, in the same order.
+diagnostics, in the same order. Where `parse` raises (a parser bug), it never
+raises: it keeps the declarations of the chunks that parse and reports an E001
+"internal parser error" over the chunk that does not, so the editor keeps
+working on the rest of the file.
 
 How: the text is cut into chunks, each starting at a line that opens a
 top-level declaration at column 0, moved up over the comment lines right above
@@ -12,9 +15,10 @@ with the text before it blanked to whitespace, so offsets are the file's. An
 unchanged chunk is reused; one that only moved is copied with shifted spans.
 The chunked result is used only where it must equal a whole-file parse: every
 chunk but one parses cleanly, so the parser is at the top level at each
-boundary, and that one is the last chunk, or has no error reaching its end (an
-unexpected end of file, an unterminated block comment or string would run on
-into the next chunk) and did not give up. Otherwise the whole file is parsed.
+boundary, and that one is the last chunk, or parsing it together with the next
+chunk gives exactly their two parses side by side (so it ends at the top level:
+no unexpected end of file, no unterminated comment or string running on, no
+giving up). Otherwise the whole file is parsed.
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from dspx_lang.diagnostics import Diagnostic
+from dspx_lang.diagnostics import Diagnostic, Severity
 from dspx_lang.semantics import ParseCache
 from dspx_lang.source import SourceFile, Span
 from dspx_lang.syntax import ParseResult, ast, parse
+from dspx_lsp.guard import log
 
 _DECL_LINE = re.compile(
     r"^(?:import|model|enum|class|signature|tool|dataset|program|test)(?![A-Za-z0-9_])", re.M
 )
-_GAVE_UP = "too many syntax errors"
 N = TypeVar("N", bound=ast.Node)
 
 
@@ -45,6 +49,7 @@ class _Chunk:
     decls: list[ast.TopLevel]
     comments: list[ast.Comment]
     diagnostics: list[Diagnostic]
+    failed: bool = False  # the parser raised on this chunk (a parser bug)
 
     @property
     def end(self) -> int:
@@ -91,9 +96,15 @@ class IncrementalParseCache(ParseCache):
             self._chunk(source, start, end, previous) for start, end in boundaries(source.text)
         ]
         self.chunks[source.path] = chunks
-        if not _equivalent(chunks):
+        if not _equivalent(source, chunks):
             self.stats.full += 1
-            return parse(source)
+            try:
+                return parse(source)
+            except Exception:  # a parser bug: keep what the chunks could parse
+                log.exception(
+                    "dspx: the parser failed on %s; using the declarations it could parse",
+                    source.path,
+                )
         self.stats.incremental += 1
         decls = [d for c in chunks for d in c.decls]
         module = ast.Module(
@@ -113,9 +124,19 @@ class IncrementalParseCache(ParseCache):
             same = next((c for c in candidates if c.start == start), None)
             return same if same is not None else _moved(candidates[0], start)
         self.stats.chunks_parsed += 1
-        newlines = source.text.count("\n", 0, start)
-        blank = "\n" * newlines + " " * (start - newlines)
-        result = parse(SourceFile(source.path, blank + text))
+        try:
+            result = _parse_at(source, start, text)
+        except Exception as exc:  # a parser bug: report it here and keep the other chunks
+            span = Span(start, start + len(text.rstrip()))
+            message = f"internal parser error ({type(exc).__name__}); please report this file"
+            return _Chunk(
+                start,
+                text,
+                [],
+                [],
+                [Diagnostic("E001", Severity.ERROR, message, source.path, span)],
+                failed=True,
+            )
         return _Chunk(
             start, text, list(result.module.decls), result.module.comments, result.diagnostics
         )
@@ -137,19 +158,36 @@ def boundaries(text: str) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def _equivalent(chunks: list[_Chunk]) -> bool:
+def _equivalent(source: SourceFile, chunks: list[_Chunk]) -> bool:
     """Is the concatenation of the chunk parses exactly the whole-file parse?"""
     failing = [i for i, c in enumerate(chunks) if c.diagnostics]
-    if not failing:
-        return True
-    if len(failing) > 1:
+    if len(failing) > 1 or any(c.failed for c in chunks):
         return False
-    chunk = chunks[failing[0]]
-    if any(d.message.startswith(_GAVE_UP) for d in chunk.diagnostics):
-        return False
-    if failing[0] == len(chunks) - 1:
+    if not failing or failing[0] == len(chunks) - 1:
         return True
-    return all(d.span.end < chunk.end for d in chunk.diagnostics)
+    # The failing chunk must leave the parser at the top level for the next one: check
+    # that parsing the two together gives exactly the two parses side by side.
+    first, second = chunks[failing[0]], chunks[failing[0] + 1]
+    try:
+        joint = _parse_at(source, first.start, first.text + second.text)
+    except Exception:  # a parser bug; the caller parses the whole file instead
+        return False
+    return (
+        len(joint.module.decls) == len(first.decls) + len(second.decls)
+        and all(
+            same_tree(a, b)
+            for a, b in zip(joint.module.decls, [*first.decls, *second.decls], strict=True)
+        )
+        and _comments(joint.module.comments) == _comments([*first.comments, *second.comments])
+        and joint.diagnostics == first.diagnostics
+    )
+
+
+def _parse_at(source: SourceFile, start: int, text: str) -> ParseResult:
+    """Parse `text` as if it stood at `start` in `source` (what precedes it is blanked)."""
+    newlines = source.text.count("\n", 0, start)
+    blank = "\n" * newlines + " " * (start - newlines)
+    return parse(SourceFile(source.path, blank + text))
 
 
 def _moved(chunk: _Chunk, start: int) -> _Chunk:

@@ -156,7 +156,11 @@ def _string_completions(here: Here, expected: Expected, documents: Documents | N
     if closing != -1:
         end = closing
     if place.what == "model_id":
-        ids = [i for i in modelfacts.known_model_ids() if typed.lower() in i.lower()]
+        wanted = typed.lower()
+        ids = sorted(
+            (i for i in modelfacts.known_model_ids() if wanted in i.lower()),
+            key=lambda i: (not i.lower().partition("/")[2].startswith(wanted), len(i), i),
+        )
         items = [Item(i, CK.Value, "litellm model id") for i in ids[:MAX_MODEL_IDS]]
         return Completions(items, start, end, incomplete=len(ids) > MAX_MODEL_IDS)
     if place.what == "import" and documents is not None:
@@ -309,7 +313,7 @@ def _arguments(here: Here, program: ProgramInfo, place: Place) -> Iterator[Item]
         for name, field in signature.inputs.items():
             if name not in place.present:
                 yield Item(
-                    name,
+                    f"{name}:",
                     CK.Field,
                     f"{field.type} · input of {signature.name}",
                     field.description or "",

@@ -21,6 +21,7 @@ from lsprotocol import types
 from dspx_lang import modelfacts
 from dspx_lang.semantics import builtins as B
 from dspx_lang.semantics.checks.variables import domain_str, value_str
+from dspx_lang.semantics.imports import resolve_import
 from dspx_lang.semantics.model import SemanticModel, Symbol, SymbolKind
 from dspx_lang.source import Span
 from dspx_lang.syntax import ast
@@ -272,6 +273,8 @@ def _syntax_hover(here: Here) -> tuple[str, Span | None] | None:
             spec = B.OPTIMIZE_KEYS.get(node.key.text)
             if spec is not None:
                 return f"**{node.key.text}**\n\n{spec.doc}", node.key.span
+        if isinstance(parent, ast.Import) and node is parent.path:
+            return _import_hover(here, parent), node.span
         if (
             isinstance(parent, ast.ModelDecl)
             and node is parent.model_id
@@ -280,3 +283,13 @@ def _syntax_hover(here: Here) -> tuple[str, Span | None] | None:
             symbol = here.model.models[parent.name.text].symbol
             return describe(here.model, symbol, here), node.span
     return None
+
+
+def _import_hover(here: Here, node: ast.Import) -> str:
+    target = resolve_import(here.path, node.path.value)
+    unit = here.model.files.get(target)
+    if unit is None:
+        return f"`{target}` (not loaded)"
+    names = [d.name.text for d in unit.module.decls if isinstance(d, ast.Decl)]
+    shown = ", ".join(f"`{n}`" for n in names[:12]) + (" …" if len(names) > 12 else "")
+    return f"`{target}`\n\ndeclares {shown or 'nothing'}"

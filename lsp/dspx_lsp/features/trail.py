@@ -12,6 +12,7 @@ the names are is decided by the caller against the semantic model.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -117,6 +118,11 @@ def _step(tail: list[TrailItem], program: str | None) -> Place:
     return Place("step_key", program, signature, present=frozenset(_keys(settings[1:])))
 
 
+def _written_keys(items: list[TrailItem]) -> list[str]:
+    """`key:` pairs not reduced to a setting yet (the value may still continue)."""
+    return [a.text for a, b in itertools.pairwise(items) if a.kind == "NAME" and b.kind == "COLON"]
+
+
 def _argument_names(items: list[TrailItem]) -> list[str]:
     names = []
     for item in items:
@@ -129,7 +135,7 @@ def _argument_names(items: list[TrailItem]) -> list[str]:
 
 def _keys(items: list[TrailItem]) -> list[str]:
     """Keys of the settings (`key: value`) and optimize items (`key value`) already written."""
-    keys = []
+    keys = _written_keys(items)
     for item in items:
         if item.kind == "node" and item.node == "Setting":
             keys.append(item.text.split(":", 1)[0].strip())
@@ -179,7 +185,7 @@ def _constraint(tail: list[TrailItem], program: str | None) -> Place:
 def _compared(tail: list[TrailItem]) -> str | None:
     """The variable left of `==`, `!=` or `[not] in [` right before the cursor, if any."""
     kinds = _kinds(tail)
-    if len(tail) >= 2 and kinds[-2:] == ["NameRef", "COMPARE"] and tail[-1].text in ("==", "!="):
+    if len(tail) >= 2 and kinds[-2] == "NameRef" and tail[-1].text in ("==", "!="):
         return tail[-2].text
     if "LSQB" not in kinds:
         return None
@@ -194,10 +200,10 @@ def _compared(tail: list[TrailItem]) -> str | None:
 
 
 def _objective(tail: list[TrailItem], program: str | None) -> Place:
-    kinds = _kinds(tail)
-    if kinds in (["MAXIMIZE"], ["MINIMIZE"]):
+    kinds = [k for k in _kinds(tail) if k not in ("MAXIMIZE", "MINIMIZE")]
+    if not kinds:  # the direction may already be reduced to a plain value, off the trail
         return Place("metric", program)
-    if len(kinds) >= 3 and kinds[2] == "LPAR":
+    if kinds[1:2] == ["LPAR"]:
         return Place("metric_field", program)
     return Place("none", program)
 
