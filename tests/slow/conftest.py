@@ -8,7 +8,8 @@ Contract:
 - `local_server` (session scope) starts llama-cpp-python's server once, on a free
   port of 127.0.0.1 with the fetched model, and stops it when the session ends;
   it yields a `dspx_lang.local.ServerInfo`. Set `DSPX_LOCAL_BASE_URL` (e.g.
-  http://127.0.0.1:8080/v1) to use a server that is already running instead.
+  http://127.0.0.1:8080/v1) to use a server that is already running instead, and
+  `DSPX_LOCAL_THREADS` to change its thread count (default: the CPUs, at most 8).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local.Ser
     if missing:
         pytest.fail("DSPX_SLOW=1 but the local model cannot run: " + "; ".join(missing), False)
     log = tmp_path_factory.mktemp("local-server") / "server.log"
-    threads = min(os.cpu_count() or 2, 8)
+    threads = int(os.environ.get("DSPX_LOCAL_THREADS") or min(os.cpu_count() or 2, 8))
     server = local.LocalServer(port=local.free_port(), threads=threads, ctx=4096, log=log)
     info = server.start()
     try:
