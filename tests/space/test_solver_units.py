@@ -6,6 +6,7 @@ import itertools
 import math
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -393,3 +394,23 @@ def test_sampler_errors() -> None:
     unsat = Space([DEMOS], [Constraint(1, Cmp(">", Ref("demos"), Const(99)))])
     with pytest.raises(SamplingError):
         unsat.sample_feasible(random.Random(0), 1)
+
+
+def test_finite_analysis_does_not_import_z3() -> None:
+    """z3 costs ~70 ms to import: a finite space the search decides must not pay it."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from dspx_lang.space.solve import Choice, Cmp, Const, Constraint, IntRange, Ref, "
+        "Sym, Var, analyze\n"
+        "r = analyze([Var('m', Choice((Sym('a'), Sym('b'))), Sym('a')), "
+        "Var('d', IntRange(0, 9), 0)], [Constraint(1, Cmp('<=', Ref('d'), Const(4)))])\n"
+        "print(r.size, 'z3' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert done.stdout.split() == ["10", "False"]

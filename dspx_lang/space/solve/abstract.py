@@ -41,7 +41,7 @@ from dspx_lang.space.solve.intervals import (
     neg,
     square,
 )
-from dspx_lang.space.solve.linear import Linear, LinInfo, bounder, lincmp, terms
+from dspx_lang.space.solve.linear import Linear, LinInfo, Terms, bounder, lincmp, terms
 from dspx_lang.space.solve.model import (
     And,
     Arith,
@@ -78,6 +78,8 @@ class Compiler:
         self.ivars = ivars
         self.by_name = {iv.name: iv for iv in ivars}
         self.table_size = table_size
+        self.atoms: list[Terms] = []
+        """Linear comparisons compiled since the caller last cleared this list."""
 
     def scope(self, expr: Expr) -> frozenset[int]:
         """Indices of the variables `expr` mentions."""
@@ -107,7 +109,9 @@ class Compiler:
         if isinstance(expr, Cmp):
             a, b = self.linear(expr.left), self.linear(expr.right)
             if a is not None and b is not None:
-                return lincmp(expr.op, terms(self.ivars, a.plus(b, -1), integral=True))
+                t = terms(self.ivars, a.plus(b, -1), integral=True)
+                self.atoms.append(t)
+                return lincmp(expr.op, t)
             return gencmp(expr.op, self.value(expr.left), self.value(expr.right))
         if isinstance(expr, In):
             return genin(self.value(expr.operand), expr.values, expr.negated)
@@ -265,6 +269,11 @@ def _table_fn(
             return lambda box: test(box[li], only)
         return lambda box: test(_range_mask(box[li]), only)
 
+    # Outcomes the table can produce at all: once seen, scanning further is pointless.
+    possible = 0
+    for triple in masks.values():
+        possible |= test(-1, triple)
+
     def fn(box: Box) -> int:
         entry = box[li]
         m = entry if enum_last else _range_mask(entry)
@@ -275,7 +284,7 @@ def _table_fn(
             ranges.append(bit_indices(e) if isinstance(e, int) else range(e[0], e[1] + 1))
         for combo in product(*ranges):
             out |= test(m, masks[combo])
-            if out == T | F | U:
+            if out == possible:
                 break
         return out
 

@@ -124,6 +124,25 @@ def bounder(t: Terms) -> Callable[[Box], tuple[Num, Num]]:
     return bound
 
 
+def thresholds(t: Terms, v: int, box: Box) -> list[int]:
+    """Where `t` may cross zero along grid variable `v`, given the box's other variables:
+    the floors of the two ends of the crossing interval (equal when the others are fixed)."""
+    coeff: Num = 0
+    lo = hi = t.const
+    for u, c in t.grid + t.real:
+        if u == v:
+            coeff = c
+            continue
+        x, y = box[u]
+        lo, hi = (lo + c * x, hi + c * y) if c > 0 else (lo + c * y, hi + c * x)
+    for u, table in t.enum:
+        values = [table[i] for i in bit_indices(box[u])]
+        lo, hi = lo + min(values), hi + max(values)
+    if not coeff:
+        return []
+    return [int(-lo // coeff), int(-hi // coeff)]
+
+
 def lincmp(op: str, t: Terms) -> BoolFn:
     """The box test of `t OP 0` (integral `t`)."""
     # Integer points only: a constant the coefficients' gcd does not divide is unreachable.

@@ -214,22 +214,25 @@ AnyConstraint: TypeAlias = Constraint | Predicate
 class Limits:
     """Bounds on work; past them the answer is "undecided" (never a wrong claim).
 
-    Node counts make results deterministic (no wall clock). Defaults keep any analysis
-    well under a second on realistic programs.
+    Node counts make results deterministic (no wall clock). With the defaults a realistic
+    program takes milliseconds, and a pathological one (huge ranges tied by equations)
+    gives up after about a second in the worst case measured.
     """
 
-    count_nodes: int = 30_000
+    count_nodes: int = 15_000
     """Search nodes for counting/feasibility of all components together."""
-    check_nodes: int = 3_000
+    check_nodes: int = 1_500
     """Search nodes for each later check (minimal core, killers, redundancy)."""
-    total_nodes: int = 60_000
+    total_nodes: int = 20_000
     """Search nodes for one whole analysis; checks past it are left undecided."""
     real_nodes: int = 400
     """Boxes explored to decide a sub-problem over continuous variables."""
     table_size: int = 256
     """Largest sub-domain a sub-expression is tabulated over."""
     smt: bool = True
-    """Ask z3 when interval reasoning leaves a continuous question open."""
+    """Ask z3 what the search leaves open (continuous questions, exhausted budgets)."""
+    smt_queries: int = 60
+    """z3 queries for one whole analysis (each bounded by a deterministic resource limit)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ class Oracle:
         self.space = space
         self.search = space.search
         self.cap = cap
+        self.queries = 0
         self._smt: Smt | None = None
 
     def smt(self) -> Smt | None:
@@ -46,8 +47,9 @@ class Oracle:
 
     def _z3(self, formulas: Any, box: Box, vars: Sequence[int]) -> Answer:
         smt = self.smt()
-        if smt is None:
+        if smt is None or self.queries >= self.space.limits.smt_queries:
             return None
+        self.queries += 1
         try:
             return smt.solve(formulas(smt), box, vars)  # type: ignore[no-any-return]
         except Unencodable:

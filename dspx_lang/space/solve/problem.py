@@ -79,6 +79,7 @@ class Space:
             if self.empty:
                 continue
             linear = None
+            compiler.atoms.clear()
             if isinstance(c, Constraint):
                 fn = compiler.boolean(c.expr)
                 linear = compiler.linear_info(c.expr)
@@ -88,7 +89,7 @@ class Space:
                 continue
             self.con_of[pos] = len(cons)
             self.position_of.append(pos)
-            cons.append(Con(c.id, fn, scope, linear))
+            cons.append(Con(c.id, fn, scope, linear, tuple(compiler.atoms)))
         self.search = Search(self.ivars, cons, self.limits.real_nodes, self.limits.check_nodes)
         self.groups = self._groups()
         self._result: SpaceResult | None = None

@@ -71,7 +71,7 @@ def _iterate(
         return
     iv = ivars[pos]
     if not iv.fixed(box[pos]):
-        for child in search.children(pos, box):
+        for child in search.children(pos, box, remaining):
             yield from _iterate(space, tuple(remaining), child, pos, prefix, undecidable)
         return
     # A fixed entry may still hold several values (an Opaque's candidates): list them here.
@@ -162,7 +162,7 @@ def _walk(
     free, comps = search.split(vars, remaining, box)
     out = {ivars[v].name: uniform(ivars[v], box[v], rng) for v in free}
     for cvars, ccons in comps:
-        children = list(search.children(search.choose(cvars, ccons), box))
+        children = list(search.children(search.choose(cvars, ccons), box, ccons))
         weights = [search.count(cvars, ccons, child).count for child in children]
         if None in weights:
             return None

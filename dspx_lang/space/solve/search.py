@@ -23,11 +23,14 @@ from typing import Any, TypeAlias
 
 from dspx_lang.space.solve.domains import ENUM, REAL, Box, IVar
 from dspx_lang.space.solve.intervals import BoolFn
-from dspx_lang.space.solve.linear import GridCount, LinInfo, applies, count_grid
+from dspx_lang.space.solve.linear import GridCount, LinInfo, Terms, applies, count_grid, thresholds
 from dspx_lang.space.solve.values import T
 
 BITSET_LIMIT = 1 << 16
 """Grid variables up to this many values keep supports as bit masks, larger as intervals."""
+CUT_FROM = 64
+"""Grid intervals this wide are cut at a constraint's crossing point; narrower ones in
+the middle, which keeps sub-boxes canonical and so shared through the cache."""
 
 Support: TypeAlias = dict[int, Any]
 """Per variable: a bit mask of atoms/grid indices, or a sorted list of index intervals."""
@@ -59,6 +62,8 @@ class Con:
     scope: tuple[int, ...]
     linear: LinInfo | None = None
     """Set when the constraint is a linear comparison (for the counting fast path)."""
+    atoms: tuple[Terms, ...] = ()
+    """Its linear comparisons (anywhere inside), whose zero crossings guide splitting."""
 
 
 def merge_support(a: Any, b: Any) -> Any:
@@ -104,6 +109,7 @@ class Search:
         self, ivars: Sequence[IVar], cons: Sequence[Con], real_nodes: int, check_nodes: int
     ) -> None:
         self.ivars = ivars
+        self.is_enum = [iv.shape == ENUM for iv in ivars]
         self.cons = list(cons)
         self.real_nodes = real_nodes
         self.check_nodes = check_nodes
@@ -140,42 +146,30 @@ class Search:
         self, vars: Sequence[int], remaining: Sequence[int], box: Box
     ) -> tuple[list[int], list[tuple[tuple[int, ...], tuple[int, ...]]]]:
         """Free variables, and independent components (unfixed vars, constraints)."""
-        ivars = self.ivars
-        if len(remaining) == 1:
-            c = remaining[0]
-            unfixed = tuple(v for v in self.cons[c].scope if not ivars[v].fixed(box[v]))
-            return [v for v in vars if v not in unfixed], [(unfixed, (c,))]
-        parent: dict[int, int] = {}
-
-        def find(v: int) -> int:
-            while parent[v] != v:
-                parent[v] = parent[parent[v]]
-                v = parent[v]
-            return v
-
-        owner: list[tuple[int, int]] = []
+        is_enum = self.is_enum
+        groups: list[tuple[set[int], list[int]]] = []
         for c in remaining:
-            first = -1
+            unfixed = set()
             for v in self.cons[c].scope:
-                if ivars[v].fixed(box[v]):
-                    continue
-                if v not in parent:
-                    parent[v] = v
-                if first < 0:
-                    first = v
+                e = box[v]
+                if (e & (e - 1)) if is_enum[v] else e[0] != e[1]:
+                    unfixed.add(v)
+            assert unfixed, "a constraint over fixed variables is always decided"
+            cons = [c]
+            kept = []
+            for group in groups:
+                if unfixed.isdisjoint(group[0]):
+                    kept.append(group)
                 else:
-                    ra, rb = find(first), find(v)
-                    if ra != rb:
-                        parent[max(ra, rb)] = min(ra, rb)
-            assert first >= 0, "a constraint over fixed variables is always decided"
-            owner.append((first, c))
-        groups: dict[int, tuple[list[int], list[int]]] = {}
-        for v in sorted(parent):
-            groups.setdefault(find(v), ([], []))[0].append(v)
-        for first, c in owner:
-            groups[find(first)][1].append(c)
-        free = [v for v in vars if v not in parent]
-        return free, [(tuple(vs), tuple(cs)) for vs, cs in groups.values()]
+                    unfixed |= group[0]
+                    cons += group[1]
+            kept.append((unfixed, cons))
+            groups = kept
+        bound = set().union(*(g[0] for g in groups))
+        free = [v for v in vars if v not in bound]
+        comps = [(tuple(sorted(vs)), tuple(sorted(cs))) for vs, cs in groups]
+        comps.sort()
+        return free, comps
 
     def full(self, vars: Sequence[int], box: Box) -> Tally:
         """Every point of the box restricted to `vars` is feasible."""
@@ -210,8 +204,11 @@ class Search:
         finite = [v for v in vars if self.ivars[v].shape != REAL]
         return min(finite, key=lambda v: (-degree[v], self.ivars[v].shape != ENUM, v))
 
-    def children(self, v: int, box: Box) -> Iterator[Box]:
-        """Disjoint sub-boxes covering `box`, splitting variable `v` (ordered by value)."""
+    def children(self, v: int, box: Box, cons: Sequence[int] = ()) -> Iterator[Box]:
+        """Disjoint sub-boxes covering `box`, splitting variable `v` (ordered by value).
+
+        A grid interval is cut where one of the constraints' linear comparisons changes
+        truth (nearest the middle), else in the middle; small intervals fall apart."""
         entry = box[v]
         if self.ivars[v].shape == ENUM:
             while entry:
@@ -222,12 +219,25 @@ class Search:
                 entry ^= low
             return
         a, b = entry
-        mid = (a + b) // 2
+        mid = (a + b) // 2 if b - a < CUT_FROM else self.cut(v, box, cons)
         parts = [(k, k) for k in range(a, b + 1)] if b - a < 4 else [(a, mid), (mid + 1, b)]
         for part in parts:
             child = box.copy()
             child[v] = part
             yield child
+
+    def cut(self, v: int, box: Box, cons: Sequence[int]) -> int:
+        """The last index of the lower part when splitting the grid interval of `v`."""
+        a, b = box[v]
+        mid: int = (a + b) // 2
+        best, distance = mid, None
+        for c in cons:
+            for terms in self.cons[c].atoms:
+                for t in thresholds(terms, v, box):
+                    for k in (t - 1, t, t + 1):
+                        if a <= k < b and (distance is None or abs(k - mid) < distance):
+                            best, distance = k, abs(k - mid)
+        return best
 
     # -- counting ---------------------------------------------------------------------
 
@@ -262,7 +272,7 @@ class Search:
                 result = Tally(None, None, done=False)
         else:
             result = UNSAT
-            for child in self.children(self.choose(vars, cons), box):
+            for child in self.children(self.choose(vars, cons), box, cons):
                 result = add(result, self.count(vars, cons, child))
         if result.done:
             self.counts[key] = result
@@ -335,7 +345,7 @@ class Search:
         if all(self.ivars[v].shape == REAL for v in vars):
             return self.real_search(cons, box)
         unknown = False
-        for child in self.children(self.choose(vars, cons), box):
+        for child in self.children(self.choose(vars, cons), box, cons):
             found = self.find(vars, cons, child)
             if isinstance(found, list):
                 return found

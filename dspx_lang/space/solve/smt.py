@@ -41,7 +41,7 @@ from dspx_lang.space.solve.values import KIND_BOOL, _Undef, compare, is_num, key
 
 RLIMIT = 3_000_000
 """z3 resource units per query (deterministic; roughly a few hundred ms at most)."""
-PREDICATE_ROWS = 4096
+PREDICATE_ROWS = 512
 """Largest predicate table encoded as a disjunction of allowed tuples."""
 
 
