@@ -5,3 +5,13 @@
 """
 
 pytest_plugins = ["fixtures.lm_plugin"]
+
+# Hypothesis budgets: "ci" (default) keeps the suite fast; HYPOTHESIS_PROFILE=deep
+# runs many more examples for a local soak.
+import os  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=100, deadline=None)
+settings.register_profile("deep", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -84,6 +84,14 @@ def unbound(missing: Sequence[str], signature: str) -> str:
     return f"signature '{signature}' {plural} {_names(missing)} not bound by this step"
 
 
+def no_such_input(signature: str, name: str) -> str:
+    return f"signature '{signature}' has no input '{name}'"
+
+
+def no_such_output(step: str, name: str) -> str:
+    return f"step '{step}' has no output '{name}'"
+
+
 def positional_not_name() -> str:
     return "a positional argument must be a name (x means x: x); write name: value"
 

@@ -53,6 +53,7 @@ class Context:
         candidates: Iterable[str],
         what: str = "name",
         code: str = "E100",
+        message: str | None = None,
     ) -> None:
         """Report an unknown name with a suggestion and a quick fix when one is close."""
         guess = suggest(name.text, candidates)
@@ -61,7 +62,8 @@ class Context:
         if guess is not None:
             note = f"did you mean '{guess}'?"
             fixes = (Fix(f"Change to '{guess}'", (Edit(file, name.span, guess),)),)
-        self.error(code, msg.undefined(what, name.text), file, name.span, note=note, fixes=fixes)
+        text = message or msg.undefined(what, name.text)
+        self.error(code, text, file, name.span, note=note, fixes=fixes)
         self.model.add_reference(file, name.span, name.text, None)
 
     def resolve(

@@ -46,7 +46,7 @@ class _Printer:
             line = self.source.line_of(comment.span.start)
             if line != end_line or not self._after_code(comment):
                 return
-            self.lines[-1] += "  " + comment.text
+            self.lines[-1] += "  " + "\n".join(part.rstrip() for part in comment.text.split("\n"))
             self.line_ends[-1] = self.source.line_of(comment.span.end)
             end_line = self.line_ends[-1]
             self.next_comment += 1
@@ -70,6 +70,12 @@ class _Printer:
                 self.lines.append(INDENT * self.depth + part.rstrip() if part.strip() else "")
                 self.line_ends.append(None)
             self.line_ends[-1] = self.source.line_of(comment.span.end)
+            following = (
+                self.comments[self.next_comment] if self.next_comment < len(self.comments) else None
+            )
+            upto = following.span.start if following and following.span.start < before else before
+            if _has_blank_line(self.source.text[comment.span.end : upto]):
+                self.blank()  # keep the gap: a `///` right above a declaration is its doc
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "":
@@ -95,10 +101,7 @@ class _Printer:
             if comment.span.start > previous.span.end:
                 start = comment.span.start
                 break
-        between = self.source.text[previous.span.end : start]
-        return between.count("\n") >= 2 and any(
-            not line.strip() for line in between.split("\n")[1:-1]
-        )
+        return _has_blank_line(self.source.text[previous.span.end : start])
 
     def sequence(self, items: Sequence[ast.Node], printer: Callable[[ast.Node], None]) -> None:
         previous: ast.Node | None = None
@@ -300,6 +303,11 @@ class _Printer:
             self.group("input", node, node.settings)
         elif isinstance(node, ast.TestExpect):
             self.emit(f"expect {expr(node.expr)}", node.span.end)
+
+
+def _has_blank_line(between: str) -> bool:
+    lines = between.split("\n")
+    return len(lines) > 2 and any(not line.strip() for line in lines[1:-1])
 
 
 def argument(node: ast.Argument) -> str:

@@ -51,7 +51,9 @@ ITEM_KEYWORDS = frozenset(
 )
 OPENERS = frozenset({"LPAR", "LSQB", "LBRACE"})
 CLOSERS = ("RPAR", "RSQB", "MORETHAN")
-MAX_ERROR_EVENTS = 2000  # beyond this the rest of the file is skipped (and said so)
+MAX_ERROR_EVENTS = 1000  # beyond this the rest of the file is skipped (and said so)
+MAX_CLOSERS = 8  # brackets inserted to resynchronise, at most
+MAX_POPS = 64  # unfinished constructs dropped to resynchronise, at most
 
 _FRIENDLY = {
     "NAME": "a name",
@@ -60,14 +62,13 @@ _FRIENDLY = {
     "NUMBER": "a number",
     "MONEY": "an amount such as $0.01",
     "DURATION": "a duration such as 2s",
-    "COMPARE": "a comparison",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*' or '/'",
     "STEP_SIZE": "'step'",
     "RANGE_IN": "'in'",
     "MEMBER_IN": "'in'",
     "$END": "end of file",
 }
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED = frozenset({"in", "out", "and", "or", "not", "true", "false"})
 _SKIP_RUN = re.compile(r"[^\s{}()\[\],\"]*")
 
 
@@ -133,10 +134,58 @@ def _display_names() -> dict[str, str]:
     return names
 
 
+# Terminals that continue an expression; listed together as "an operator".
+OPERATORS = frozenset(
+    {
+        "EQ",
+        "NE",
+        "LE",
+        "GE",
+        "LESSTHAN",
+        "MORETHAN",
+        "PLUS",
+        "MINUS",
+        "STAR",
+        "SLASH",
+        "AND",
+        "OR",
+        "IMPLIES",
+        "MEMBER_IN",
+        "NOT",
+        "DOT",
+    }
+)
+# Terminals that can start an expression; listed together as "an expression".
+EXPRESSION_START = frozenset(
+    {
+        "LPAR",
+        "MINUS",
+        "LSQB",
+        "FALSE",
+        "TRUE",
+        "NOT",
+        "STRING",
+        "BLOCK_STRING",
+        "NUMBER",
+        "MONEY",
+        "DURATION",
+        "NAME",
+    }
+)
+
+
 def describe_expected(expected: Iterable[str]) -> str:
     names = _display_names()
-    shown = sorted({names.get(e, e) for e in expected if not e.startswith("__")})
+    wanted = set(expected)
+    if len(wanted & EXPRESSION_START) >= 6:
+        wanted = (wanted - EXPRESSION_START) | {"an expression"}
+    operators = wanted & OPERATORS
+    shown = sorted({names.get(e, e) for e in wanted - OPERATORS if not e.startswith("__")})
     shown.sort(key=lambda s: (not s.startswith("'"), s))
+    if len(operators) > 2:
+        shown.append("an operator")
+    else:
+        shown.extend(sorted(names.get(e, e) for e in operators))
     if not shown:
         return "nothing more here"
     if len(shown) == 1:
@@ -190,12 +239,14 @@ class _Recovery:
             self.give_up(parser, token)
         if token.type == "$END":
             if not self.gave_up:
-                end = len(self.source.text)
+                end = len(self.source.text.rstrip())
                 self.report(
                     Span(end, end),
                     f"unexpected end of file: expected {describe_expected(error.expected)}",
                 )
             self.close_at_end(parser)
+            return True
+        if self.name_lexed_as_keyword(parser, token):
             return True
         if self.keyword_lexed_as_name(parser, token):
             return True
@@ -210,6 +261,28 @@ class _Recovery:
             return True
         if token.type in OPENERS:
             self.skipped_depth += 1
+        return True
+
+    def name_lexed_as_keyword(self, parser: InteractiveParser, token: Token) -> bool:
+        """Keywords are contextual, but LALR merges lexer states, so `step` after a class
+        field's type can lex as the keyword. Where a name fits, it is a name."""
+        text = str(token)
+        if token.type == "NAME" or not _IDENTIFIER.fullmatch(text) or text in RESERVED:
+            return False
+        after = self.source.text[token.end_pos or 0 :].lstrip(" \t")
+        if token.type in DECL_KEYWORDS and token.column == 1 and not after.startswith(":"):
+            return False  # `program p {` at column 0: an unclosed block before it, not a name
+        name = Token(
+            "NAME",
+            text,
+            start_pos=token.start_pos,
+            end_pos=token.end_pos,
+            line=token.line,
+            column=token.column,
+        )
+        if not _feeds(_fork(parser), name):
+            return False
+        parser.feed_token(name)
         return True
 
     def keyword_lexed_as_name(self, parser: InteractiveParser, token: Token) -> bool:
@@ -273,7 +346,7 @@ class _Recovery:
     def resync(self, parser: InteractiveParser, token: Token) -> bool:
         closers = (*CLOSERS, "RBRACE") if token.type != "RBRACE" else CLOSERS
         trial = _fork(parser)
-        for _ in range(64):
+        for _ in range(MAX_CLOSERS):
             if _feeds(trial, token):
                 parser.parser_state = trial.parser_state
                 self.skipped_depth = 0
@@ -287,7 +360,10 @@ class _Recovery:
                 break
             trial.feed_token(_synthetic(closer, token))
         stack = parser.parser_state.state_stack
-        for depth in range(1, len(stack)):
+        table = parser.parser_state.parse_conf.parse_table.states
+        for depth in range(1, min(len(stack), MAX_POPS)):
+            if token.type not in table[stack[-depth - 1]]:
+                continue  # cheap test first: forks copy the stack
             trial = _fork(parser)
             del trial.parser_state.state_stack[-depth:]
             del trial.parser_state.value_stack[-depth:]
@@ -341,7 +417,7 @@ def _fork(parser: InteractiveParser) -> InteractiveParser:
     """
     trial = cast(InteractiveParser, parser.copy(deepcopy_values=False))  # type: ignore[no-untyped-call]
     trial.parser_state.value_stack = [
-        Tree(v.data, list(v.children)) if isinstance(v, Tree) else v
+        Tree(v.data, list(v.children)) if type(v) is Tree else v
         for v in trial.parser_state.value_stack
     ]
     return trial
@@ -354,6 +430,8 @@ def _drop_reduced_after(parser: InteractiveParser, offset: int) -> None:
     if isinstance(top, ast.Node) and top.span.end > offset:
         state.value_stack.pop()
         state.state_stack.pop()
+    elif isinstance(top, tuple) and isinstance(top[1], ast.Node) and top[1].span.end > offset:
+        state.value_stack[-1] = top[0]  # the item list without its last item
     elif isinstance(top, Tree) and top.children:
         last = top.children[-1]
         if isinstance(last, ast.Node) and last.span.end > offset:

@@ -202,6 +202,13 @@ class Builder:
         node = ast.Binary(op=cast(ast.BinaryOp, str(op)), left=left, right=right, span=span_of(c))
         return _limit(node, left, right)
 
+    def compare_op(self, c: list[Any]) -> Token:
+        token: Token = c[0]
+        return token
+
+    add_op = compare_op
+    mul_op = compare_op
+
     def unary(self, c: list[Any]) -> ast.Expr:
         op, operand = c
         node = ast.Unary(op=cast(ast.UnaryOp, str(op)), operand=operand, span=span_of(c))
@@ -250,8 +257,13 @@ class Builder:
     # -------------------------------------------------------- declarations
 
     def start(self, c: list[Any]) -> ast.Module:
-        decls = [d for d in c if isinstance(d, ast.Node)]
+        decls = [d for d in flatten(c[0]) if isinstance(d, ast.Node)]
         return ast.Module(decls=cast(list[ast.TopLevel], decls), span=span_of(c))
+
+    def decls(self, c: list[Any]) -> Cons:
+        return (c[0], c[1]) if len(c) == 2 else (None, c[0])
+
+    program_items = decls
 
     def import_decl(self, c: list[Any]) -> ast.Import:
         return ast.Import(path=_first(c, ast.StringLit), span=span_of(c))
@@ -331,7 +343,7 @@ class Builder:
     # ------------------------------------------------------------ programs
 
     def program_decl(self, c: list[Any]) -> ast.ProgramDecl:
-        items = [x for x in c[3:] if isinstance(x, ast.Node)]
+        items = [x for x in flatten(c[3]) if isinstance(x, ast.Node)]
         return ast.ProgramDecl(name=_name(c[1]), items=cast(Any, items), span=span_of(c))
 
     def choice_domain(self, c: list[Any]) -> ast.ChoiceDomain:
@@ -422,6 +434,18 @@ class Builder:
     def test_decl(self, c: list[Any]) -> ast.TestDecl:
         items = [x for x in c if isinstance(x, ast.TestInput | ast.TestExpect)]
         return ast.TestDecl(name=_name(c[1]), program=_name(c[3]), items=items, span=span_of(c))
+
+
+Cons = tuple[Any, Any]  # (rest, last item): an immutable list built left to right
+
+
+def flatten(cons: Cons | None) -> list[Any]:
+    items: list[Any] = []
+    while cons is not None:
+        cons, item = cons
+        items.append(item)
+    items.reverse()
+    return items
 
 
 def _odd_backslashes(raw: str) -> bool:

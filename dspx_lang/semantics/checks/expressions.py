@@ -218,8 +218,10 @@ class Resolver:
         self, e: ast.Binary, left: tuple[RExpr, Sort], right: tuple[RExpr, Sort]
     ) -> tuple[RExpr, Sort] | None:
         resolved_left = self.against(e.left, left, right[1])
-        resolved_right = self.against(e.right, right, left[1])
-        if resolved_left is None or resolved_right is None:
+        if resolved_left is None:
+            return None  # one unknown name, one diagnostic
+        resolved_right = self.against(e.right, right, resolved_left[1])
+        if resolved_right is None:
             return None
         a, b = resolved_left[1], resolved_right[1]
         if not _comparable(a, b):

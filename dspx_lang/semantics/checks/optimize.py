@@ -201,6 +201,7 @@ def _json_type(value: Any) -> Type:
         STRING,
         UNKNOWN,
         ListT,
+        LiteralsT,
         MapT,
     )
 
@@ -211,8 +212,10 @@ def _json_type(value: Any) -> Type:
     if isinstance(value, float):
         return FLOAT
     if isinstance(value, str):
-        return STRING
+        return LiteralsT((value,))  # fits string, and an enum or union that has the value
     if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return ListT(STRING)
         elems = {_json_type(v) for v in value}
         return ListT(elems.pop() if len(elems) == 1 else UNKNOWN)
     if isinstance(value, dict):

@@ -177,6 +177,7 @@ class ProgramChecker:
     ) -> None:
         ctx, path = self.ctx, self.path
         inputs = step.signature.inputs
+        attempted: set[str] = set()  # bound, or reported already: never also "unbound"
         for arg in node.args:
             if arg.name is None:
                 if not isinstance(arg.value, ast.NameRef):
@@ -187,13 +188,20 @@ class ProgramChecker:
                 target = arg.name
             field = inputs.get(target.text)
             if field is None:
-                ctx.undefined(path, target, inputs, "argument", code="E202")
+                ctx.undefined(
+                    path,
+                    target,
+                    inputs,
+                    code="E202",
+                    message=msg.no_such_input(step.signature.name, target.text),
+                )
                 continue
             if arg.name is not None:
                 ctx.refer(path, arg.name, field.symbol)
-            if target.text in step.bindings:
+            if target.text in attempted:
                 ctx.error("E202", msg.bound_twice(target.text), path, arg.span)
                 continue
+            attempted.add(target.text)
             resolved = self.binding(arg.value, step.name, all_steps, step)
             if resolved is None:
                 continue
@@ -211,7 +219,7 @@ class ProgramChecker:
                 )
                 continue
             step.bindings[target.text] = binding
-        missing = [name for name in inputs if name not in step.bindings]
+        missing = [name for name in inputs if name not in attempted]
         if missing:
             self.report_unbound(step, node, missing)
 
@@ -322,7 +330,11 @@ class ProgramChecker:
         fields = self.output_fields(source)
         if value.member.text not in fields:
             ctx.undefined(
-                path, value.member, fields, f"output of step '{source.name}'", code="E204"
+                path,
+                value.member,
+                fields,
+                code="E204",
+                message=msg.no_such_output(source.name, value.member.text),
             )
             return None
         field = fields[value.member.text]
@@ -461,10 +473,12 @@ class ProgramChecker:
         if node.step is not None:
             self.return_step(node.step)
             return
+        failed = False
         for setting in node.fields or []:
             output = info.outputs.get(setting.key.text)
             if output is None:
                 ctx.undefined(path, setting.key, info.outputs, "program output", code="E203")
+                failed = True
                 continue
             ctx.refer(path, setting.key, output.symbol)
             if setting.key.text in info.returns:
@@ -472,6 +486,7 @@ class ProgramChecker:
                 continue
             resolved = self.binding(setting.value, None, all_steps)
             if resolved is None:
+                failed = True
                 continue
             binding, source_type = resolved
             if not (
@@ -485,10 +500,11 @@ class ProgramChecker:
                     path,
                     setting.value.span,
                 )
+                failed = True
                 continue
             info.returns[setting.key.text] = binding
         missing = [name for name in info.outputs if name not in info.returns]
-        if missing and not ctx.sink.has_errors(path):
+        if missing and not failed:
             ctx.error("E203", msg.not_returned(missing), path, node.span)
 
     def return_step(self, name: ast.Name) -> None:

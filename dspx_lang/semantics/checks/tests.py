@@ -34,10 +34,12 @@ def _test(ctx: Context, path: str, decl: ast.TestDecl) -> None:
     if program is None or test_symbol is None:
         return
     info = TestInfo(decl.name.text, test_symbol, program.name)
+    failed = False  # a wrong input is reported once, not again as a missing one
     for setting in decl.inputs():
         field = program.inputs.get(setting.key.text)
         if field is None:
             ctx.undefined(path, setting.key, program.inputs, "program input", code="E501")
+            failed = True
             continue
         ctx.refer(path, setting.key, field.symbol)
         if setting.key.text in info.inputs:
@@ -52,6 +54,7 @@ def _test(ctx: Context, path: str, decl: ast.TestDecl) -> None:
                 path,
                 setting.value.span,
             )
+            failed = True
             continue
         info.inputs[setting.key.text] = literal_value(setting.value)  # type: ignore[assignment]
     missing = [
@@ -59,7 +62,7 @@ def _test(ctx: Context, path: str, decl: ast.TestDecl) -> None:
         for n, f in program.inputs.items()
         if n not in info.inputs and not isinstance(f.type, OptionalT)
     ]
-    if missing:
+    if missing and not failed:
         ctx.error("E501", msg.test_missing_inputs(missing), path, decl.name.span)
     env = {
         n: (f.symbol, sort_of_type(f.type))
