@@ -50,9 +50,9 @@ def test_case(case: Path) -> None:
     )
     missing = expected - actual
     unexpected = actual - expected
-    assert not missing and not unexpected, (
-        f"missing: {sorted(missing)}\nunexpected: {sorted(unexpected)}\n\n{rendered}"
-    )
+    report = f"missing: {sorted(missing)}\nunexpected: {sorted(unexpected)}\n\n{rendered}"
+    assert not missing, report
+    assert not unexpected, report
     snapshot = case.with_suffix(".expected")
     text = rendered.replace(str(CASES) + os.sep, "") + "\n"
     if os.environ.get("UPDATE_EXPECT") == "1" or not snapshot.exists():

@@ -360,9 +360,9 @@ class _Recovery:
                 break
             trial.feed_token(_synthetic(closer, token))
         stack = parser.parser_state.state_stack
-        table = parser.parser_state.parse_conf.parse_table.states
+        states = parser.parser_state.parse_conf.parse_table.states
         for depth in range(1, min(len(stack), MAX_POPS)):
-            if token.type not in table[stack[-depth - 1]]:
+            if token.type not in states[stack[-depth - 1]]:
                 continue  # cheap test first: forks copy the stack
             trial = _fork(parser)
             del trial.parser_state.state_stack[-depth:]

@@ -27,8 +27,6 @@ from dspx_lang.semantics.model import (
     ToolInfo,
     Value,
 )
-
-ParamValue = Value | list[Value] | None
 from dspx_lang.semantics.types import (
     GENERICS,
     PRIMITIVES,
@@ -48,6 +46,7 @@ from dspx_lang.semantics.types import (
 )
 from dspx_lang.syntax import ast
 
+ParamValue = Value | list[Value] | None
 PYTHON_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
