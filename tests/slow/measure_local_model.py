@@ -30,6 +30,8 @@ PASSAGE = (
     "The committee met on Tuesday to review the quarterly figures. Revenue rose in the "
     "north and fell in the south, where two stores closed for renovation. "
 ) * 16
+# A prompt the model answers at length (a story is sometimes refused in one line).
+ESSAY = "Write a detailed 1000-word essay about the history of computing."
 SYSTEM = "Reply with exactly one line of the form `Answer: <answer>` and nothing else."
 QUESTIONS = [
     "What is 7 + 5?",
@@ -82,7 +84,7 @@ def measure(base_url: str, runs: int) -> None:
     # Pooled over the runs: a run whose story ends early weighs less.
     tokens, seconds = 0, 0.0
     for _ in range(runs):
-        text = f"Request {uuid.uuid4()}. Write a long story about a dragon who learns to code."
+        text = f"Request {uuid.uuid4()}. {ESSAY}"
         count, decode = stream_decode(base_url, [{"role": "user", "content": text}], 200)
         tokens, seconds = tokens + count - 1, seconds + decode
     print(f"generation: {tokens / seconds:6.1f} tok/s  ({tokens} tokens over {runs} runs)")
