@@ -46,8 +46,10 @@ def test_max_tokens_sent_directly_is_honoured(local_server: local.ServerInfo) ->
     assert reply["choices"][0]["finish_reason"] == "length"
 
 
-def test_max_tokens_sent_by_litellm_is_honoured(local_server: local.ServerInfo) -> None:
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+def test_max_tokens_sent_by_litellm_is_honoured(
+    local_server: local.ServerInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     reply = litellm.completion(
