@@ -19,6 +19,7 @@ from dspx_lang.space.solve import (
     ConfigValue,
     Const,
     Constraint,
+    Expr,
     FloatRange,
     Implies,
     In,
@@ -414,3 +415,17 @@ def test_finite_analysis_does_not_import_z3() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=root
     )
     assert done.stdout.split() == ["10", "False"]
+
+
+def test_deep_spaces_neither_recurse_too_far_nor_lie() -> None:
+    xs = [Var(f"x{i}", IntRange(0, 10**9), 0) for i in range(25)]
+    total: Expr = Ref("x0")
+    for i in range(1, 25):
+        total = Arith("+", total, Ref(f"x{i}"))
+    space = Space(xs, [Constraint(1, Cmp("==", total, Const(12_345)))])
+    result = space.analyze()
+    assert result.satisfiable is not False
+    assert result.size is None
+    assert result.undecided == (1,)
+    first = next(iter(space.iter_feasible()))
+    assert first == {**{f"x{i}": 0 for i in range(24)}, "x24": 12_345}

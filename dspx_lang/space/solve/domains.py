@@ -7,7 +7,8 @@
   only itself, so every constraint treats all of them alike.
 - GRID: `base + k*step` for k in 0..n-1 (int ranges, stepped floats), exact rationals;
   a sub-domain is an index interval `(a, b)`. Huge n is fine: nothing enumerates it.
-- REAL: a continuous interval `(lo, hi)` of rationals; never fixed, never counted.
+- REAL: a continuous interval `(lo, hi)` of rationals; never counted, fixed only when
+  lo == hi.
 
 Box: a list with one sub-domain entry per variable (its type follows the variable's
 shape, hence `Any`). Invariant: every entry is non-empty.
@@ -30,7 +31,7 @@ from dspx_lang.space.solve.model import (
     Opaque,
     Var,
 )
-from dspx_lang.space.solve.values import KIND_NUM, IValue, Num, _Undef, key, kind, norm, num
+from dspx_lang.space.solve.values import KIND_NUM, IValue, Num, Undef, key, kind, norm, num
 
 ENUM: Final = 0
 GRID: Final = 1
@@ -118,7 +119,7 @@ class IVar:
             size = self.opaque_size
             return 1 if value.index >= 1 and (size is None or value.index < size) else None
         v = norm(value)
-        if isinstance(v, _Undef):
+        if isinstance(v, Undef):
             return None
         if self.shape == ENUM:
             wanted = key(v)
@@ -167,7 +168,7 @@ def runs(mask: int) -> Iterator[tuple[int, int]]:
 
 def _exact(value: float) -> Num | None:
     v = norm(value)
-    if isinstance(v, _Undef) or kind(v) != KIND_NUM:
+    if isinstance(v, Undef) or kind(v) != KIND_NUM:
         return None
     return v  # type: ignore[return-value]
 
@@ -183,7 +184,7 @@ def build(index: int, var: Var) -> IVar:
         publics: list[ConfigValue] = []
         for value in dom.values:
             v = norm(value)
-            if isinstance(v, _Undef):
+            if isinstance(v, Undef):
                 iv.empty = True
             elif key(v) not in seen:
                 seen[key(v)] = None
@@ -195,7 +196,7 @@ def build(index: int, var: Var) -> IVar:
     elif isinstance(dom, Opaque):
         d = norm(var.default)
         iv.opaque, iv.opaque_size = True, dom.size
-        if isinstance(d, _Undef) or (dom.size is not None and dom.size < 1):
+        if isinstance(d, Undef) or (dom.size is not None and dom.size < 1):
             iv.empty = True
         elif dom.size == 1:
             iv.atoms, iv.publics, iv.weights = (d,), (var.default,), (1,)

@@ -22,7 +22,7 @@ from dspx_lang.space.solve.values import (
     Result,
     T,
     U,
-    _Undef,
+    Undef,
     bits,
     compare,
     is_num,
@@ -58,7 +58,7 @@ ONLY_UNDEF: Final = AV(False, None, None, NONE, True)
 
 
 def _kleene_table(op: Callable[[Result, Result], Result]) -> list[list[int]]:
-    values: list[tuple[int, Result]] = [(T, True), (F, False), (U, _Undef())]
+    values: list[tuple[int, Result]] = [(T, True), (F, False), (U, Undef())]
     table = [[0] * 8 for _ in range(8)]
     for a in range(8):
         for b in range(8):
@@ -72,17 +72,17 @@ def _kleene_table(op: Callable[[Result, Result], Result]) -> list[list[int]]:
 def _and(a: Result, b: Result) -> Result:
     if a is False or b is False:
         return False
-    return True if a is True and b is True else _Undef()
+    return True if a is True and b is True else Undef()
 
 
 def _or(a: Result, b: Result) -> Result:
     if a is True or b is True:
         return True
-    return False if a is False and b is False else _Undef()
+    return False if a is False and b is False else Undef()
 
 
 def _implies(a: Result, b: Result) -> Result:
-    return _or((not a) if isinstance(a, bool) else _Undef(), b)
+    return _or((not a) if isinstance(a, bool) else Undef(), b)
 
 
 AND: Final = _kleene_table(_and)
@@ -124,7 +124,7 @@ def const_av(value: Result) -> ValFn:
 
 
 def _point_av(value: Result) -> AV:
-    if isinstance(value, _Undef):
+    if isinstance(value, Undef):
         return ONLY_UNDEF
     if is_num(value):
         return AV(True, value, value, NONE, False)  # type: ignore[arg-type]
@@ -214,7 +214,7 @@ def gencmp(op: str, left: ValFn, right: ValFn) -> BoolFn:
 def genin(operand: ValFn, values: Sequence[object], negated: bool) -> BoolFn:
     normed = [norm(v) for v in values]  # type: ignore[arg-type]
     nums: list[Num] = [v for v in normed if is_num(v)]  # type: ignore[misc]
-    keys = frozenset(key(v) for v in normed if not isinstance(v, _Undef) and not is_num(v))
+    keys = frozenset(key(v) for v in normed if not isinstance(v, Undef) and not is_num(v))
 
     def fn(box: Box) -> int:
         a = operand(box)

@@ -24,9 +24,6 @@ Point: TypeAlias = dict[int, Any]
 Answer: TypeAlias = Point | bool | None
 """A witness point, False, or None; never True."""
 
-SETTLE_QUERIES = 64
-"""z3 queries spent per group on values the search left in doubt."""
-
 
 class Oracle:
     """Answers questions about one space within the node cap of one analysis."""
@@ -110,7 +107,6 @@ class Oracle:
         if sat is None:
             return tally
         pending = False
-        queries = 0
         for v in finite:
             iv = self.space.ivars[v]
             if iv.shape != ENUM and iv.n > BITSET_LIMIT:
@@ -118,13 +114,12 @@ class Oracle:
                 continue
             work = list(_runs(iv, maybe[v] & ~sure.get(v, 0)))
             while work:
-                if queries >= SETTLE_QUERIES:
+                if self.queries >= self.space.limits.smt_queries:
                     pending = True
                     break
                 entry = work.pop()
                 box = root.copy()
                 box[v] = entry
-                queries += 1
                 found = self.satisfiable(positions, box, group.vars)
                 if found is False:
                     maybe[v] &= ~_mask(iv, entry)

@@ -13,7 +13,7 @@ candidates other than the default.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,17 +126,20 @@ class Space:
     def analyze(self) -> SpaceResult:
         """The full static analysis (computed once, then cached)."""
         if self._result is None:
+            # analysis.py builds on this module; importing here keeps the cycle one-way.
             from dspx_lang.space.solve.analysis import analyze_space
 
             self._result = analyze_space(self)
         return self._result
 
-    def holds(self, position: int, config: Config) -> bool:
-        """Whether constraint `constraints[position]` holds in a (public) configuration."""
+    def holds(self, position: int, config: Config, env: Mapping[str, Result] | None = None) -> bool:
+        """Whether constraint `constraints[position]` holds in a (public) configuration;
+        `env` is the configuration already normalised, when the caller has it."""
         c = self.constraints[position]
         if isinstance(c, Predicate):
             return bool(c.fn({name: config[name] for name in dict.fromkeys(c.vars)}))
-        env: dict[str, Result] = {name: norm(value) for name, value in config.items()}
+        if env is None:
+            env = {name: norm(value) for name, value in config.items()}
         return evaluate(c.expr, env) is True
 
     def is_feasible(self, config: Config) -> bool:
@@ -146,7 +149,8 @@ class Space:
             raise SpaceInputError(f"configuration lacks variables: {', '.join(missing)}")
         if self.empty or any(iv.locate(config[iv.name]) is None for iv in self.ivars):
             return False
-        return all(self.holds(pos, config) for pos in range(len(self.constraints)))
+        env = {name: norm(value) for name, value in config.items()}
+        return all(self.holds(pos, config, env) for pos in range(len(self.constraints)))
 
     def iter_feasible(self) -> Iterator[dict[str, ConfigValue]]:
         """Every feasible configuration once, lazily, in lexicographic order of the

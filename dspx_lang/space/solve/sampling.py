@@ -44,41 +44,42 @@ def iterate(space: Space) -> Iterator[dict[str, ConfigValue]]:
     if space.empty:
         return iter(())
     undecidable = [p for p in range(len(space.constraints)) if p not in space.con_of]
-    cons = tuple(space.con_of.values())
-    return _iterate(space, cons, space.root_box(), 0, {}, undecidable)
+    return _iterate(space, tuple(space.con_of.values()), undecidable)
 
 
 def _iterate(
-    space: Space,
-    cons: tuple[int, ...],
-    box: Box,
-    pos: int,
-    prefix: dict[str, ConfigValue],
-    undecidable: list[int],
+    space: Space, cons: tuple[int, ...], undecidable: list[int]
 ) -> Iterator[dict[str, ConfigValue]]:
-    """Configurations of `box` whose variables before `pos` take the values in `prefix`."""
+    """Depth-first over boxes with an explicit stack (no recursion limit on deep spaces).
+
+    A stack entry is (constraints left, box, next variable to list, values listed so far).
+    """
     search, ivars = space.search, space.ivars
-    remaining = search.evaluate(cons, box)
-    if remaining is None:
-        return
-    if not remaining:
-        for config in _product(ivars[pos:], box, prefix):
-            if all(space.holds(p, config) for p in undecidable):
-                yield config
-        return
-    search.budget(space.limits.check_nodes)
-    if search.find(range(len(ivars)), remaining, box) is False:
-        return
-    iv = ivars[pos]
-    if not iv.fixed(box[pos]):
-        for child in search.children(pos, box, remaining):
-            yield from _iterate(space, tuple(remaining), child, pos, prefix, undecidable)
-        return
-    # A fixed entry may still hold several values (an Opaque's candidates): list them here.
-    for value in _values(iv, box[pos]):
-        yield from _iterate(
-            space, tuple(remaining), box, pos + 1, {**prefix, iv.name: value}, undecidable
-        )
+    stack: list[tuple[tuple[int, ...], Box, int, dict[str, ConfigValue]]] = [
+        (cons, space.root_box(), 0, {})
+    ]
+    while stack:
+        cons, box, pos, prefix = stack.pop()
+        remaining = search.evaluate(cons, box)
+        if remaining is None:
+            continue
+        if not remaining:
+            for config in _product(ivars[pos:], box, prefix):
+                if all(space.holds(p, config) for p in undecidable):
+                    yield config
+            continue
+        search.budget(space.limits.check_nodes)
+        if search.find(range(len(ivars)), remaining, box) is False:
+            continue
+        left, iv = tuple(remaining), ivars[pos]
+        if iv.fixed(box[pos]):
+            # A fixed entry may still hold several values (an Opaque's candidates).
+            entries = [
+                (box, pos + 1, {**prefix, iv.name: value}) for value in _values(iv, box[pos])
+            ]
+        else:
+            entries = [(child, pos, prefix) for child in search.children(pos, box, remaining)]
+        stack.extend((left, *entry) for entry in reversed(entries))
 
 
 def _values(iv: IVar, entry: Any) -> Iterator[ConfigValue]:

@@ -28,6 +28,8 @@ from dspx_lang.space.solve.values import T
 
 BITSET_LIMIT = 1 << 16
 """Grid variables up to this many values keep supports as bit masks, larger as intervals."""
+MAX_DEPTH = 180
+"""Nested branchings allowed on one path (each costs two Python frames); deeper is unknown."""
 CUT_FROM = 64
 """Grid intervals this wide are cut at a constraint's crossing point; narrower ones in
 the middle, which keeps sub-boxes canonical and so shared through the cache."""
@@ -115,6 +117,7 @@ class Search:
         self.check_nodes = check_nodes
         self.nodes = 0
         self.limit = 0
+        self.depth = 0
         self.counts: dict[CacheKey, Tally] = {}
         self.failures: set[CacheKey] = set()
         self._keyvars: dict[tuple[int, ...], tuple[int, ...]] = {}
@@ -243,7 +246,7 @@ class Search:
 
     def count(self, vars: Sequence[int], cons: Sequence[int], box: Box) -> Tally:
         """Count the feasible points of `box` over `vars` under constraints `cons`."""
-        if self.nodes >= self.limit:
+        if self.nodes >= self.limit or self.depth >= MAX_DEPTH:
             return self.unknown(vars, box)
         self.nodes += 1
         remaining = self.evaluate(cons, box)
@@ -272,8 +275,10 @@ class Search:
                 result = Tally(None, None, done=False)
         else:
             result = UNSAT
+            self.depth += 1
             for child in self.children(self.choose(vars, cons), box, cons):
                 result = add(result, self.count(vars, cons, child))
+            self.depth -= 1
         if result.done:
             self.counts[key] = result
         return result
@@ -306,7 +311,7 @@ class Search:
 
     def find(self, vars: Sequence[int], cons: Sequence[int], box: Box) -> Box | bool | None:
         """A box where every constraint holds everywhere, False if none, None if unknown."""
-        if self.nodes >= self.limit:
+        if self.nodes >= self.limit or self.depth >= MAX_DEPTH:
             return None
         self.nodes += 1
         remaining = self.evaluate(cons, box)
@@ -345,11 +350,15 @@ class Search:
         if all(self.ivars[v].shape == REAL for v in vars):
             return self.real_search(cons, box)
         unknown = False
-        for child in self.children(self.choose(vars, cons), box, cons):
-            found = self.find(vars, cons, child)
-            if isinstance(found, list):
-                return found
-            unknown = unknown or found is None
+        self.depth += 1
+        try:
+            for child in self.children(self.choose(vars, cons), box, cons):
+                found = self.find(vars, cons, child)
+                if isinstance(found, list):
+                    return found
+                unknown = unknown or found is None
+        finally:
+            self.depth -= 1
         if not unknown:
             self.failures.add(key)
         return None if unknown else False

@@ -37,7 +37,7 @@ from dspx_lang.space.solve.model import (
     Ref,
 )
 from dspx_lang.space.solve.problem import Space
-from dspx_lang.space.solve.values import KIND_BOOL, _Undef, compare, is_num, key, norm
+from dspx_lang.space.solve.values import KIND_BOOL, Undef, compare, is_num, key, norm
 
 RLIMIT = 3_000_000
 """z3 resource units per query (deterministic; roughly a few hundred ms at most)."""
@@ -136,7 +136,7 @@ class Smt:
         z3 = self.z3
         if isinstance(expr, Const):
             value = norm(expr.value)
-            if isinstance(value, _Undef):
+            if isinstance(value, Undef):
                 return SymVal(z3.RealVal(0), z3.BoolVal(False), [])
             if is_num(value):
                 return SymVal(_real(z3, value), z3.BoolVal(True), [])  # type: ignore[arg-type]
@@ -219,7 +219,7 @@ class Smt:
     def _in(self, expr: In) -> tuple[Any, Any]:
         z3 = self.z3
         a = self._value(expr.operand)
-        values = [v for v in map(norm, expr.values) if not isinstance(v, _Undef)]
+        values = [v for v in map(norm, expr.values) if not isinstance(v, Undef)]
         nums = [_real(z3, v) for v in values if is_num(v)]  # type: ignore[arg-type]
         keys = {key(v) for v in values if not is_num(v)}
         member = z3.Or([a.num == x for x in nums]) if nums else z3.BoolVal(False)

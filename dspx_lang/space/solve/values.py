@@ -42,12 +42,12 @@ from dspx_lang.space.solve.model import (
 )
 
 
-class _Undef:
+class Undef:
     """The undefined value ⊥ (a singleton)."""
 
-    _instance: _Undef | None = None
+    _instance: Undef | None = None
 
-    def __new__(cls) -> _Undef:
+    def __new__(cls) -> Undef:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -56,12 +56,12 @@ class _Undef:
         return "UNDEF"
 
 
-UNDEF: Final = _Undef()
+UNDEF: Final = Undef()
 
 Num: TypeAlias = int | Fraction
 IValue: TypeAlias = bool | int | Fraction | str | Sym | Candidate
 """A normalised value: numbers are `int` or non-integral `Fraction`."""
-Result: TypeAlias = IValue | _Undef
+Result: TypeAlias = IValue | Undef
 
 # Outcome bits: the set of truth values an expression may take.
 T: Final = 1
@@ -115,7 +115,7 @@ def equal(a: IValue, b: IValue) -> bool:
 
 def compare(op: str, a: Result, b: Result) -> Result:
     """`a op b` with the semantics above."""
-    if isinstance(a, _Undef) or isinstance(b, _Undef):
+    if isinstance(a, Undef) or isinstance(b, Undef):
         return UNDEF
     if op == "==":
         return equal(a, b)
@@ -188,11 +188,9 @@ def evaluate(expr: Expr, env: Mapping[str, Result]) -> Result:
         return compare(expr.op, evaluate(expr.left, env), evaluate(expr.right, env))
     if isinstance(expr, In):
         operand = evaluate(expr.operand, env)
-        if isinstance(operand, _Undef):
+        if isinstance(operand, Undef):
             return UNDEF
-        member = any(
-            not isinstance(v, _Undef) and equal(operand, v) for v in map(norm, expr.values)
-        )
+        member = any(not isinstance(v, Undef) and equal(operand, v) for v in map(norm, expr.values))
         return member != expr.negated
     if isinstance(expr, Arith):
         return arith(expr.op, evaluate(expr.left, env), evaluate(expr.right, env))
@@ -200,7 +198,7 @@ def evaluate(expr: Expr, env: Mapping[str, Result]) -> Result:
     return -operand if is_num(operand) else UNDEF  # type: ignore[operator]
 
 
-def truth(expr: Expr, env: Mapping[str, Result]) -> bool | _Undef:
+def truth(expr: Expr, env: Mapping[str, Result]) -> bool | Undef:
     """The truth value of a constraint: its value when a bool, else ⊥."""
     value = evaluate(expr, env)
     return value if isinstance(value, bool) else UNDEF
