@@ -12,10 +12,12 @@ from dspx_lang.space.solve import (
     And,
     AnyConstraint,
     Arith,
+    ArithOp,
     BoolDomain,
     Candidate,
     Choice,
     Cmp,
+    CmpOp,
     ConfigValue,
     Const,
     Constraint,
@@ -35,13 +37,15 @@ from dspx_lang.space.solve import (
     Value,
     Var,
 )
-from dspx_lang.space.solve.values import key, norm
+from dspx_lang.space.solve.values import IValue, key, norm
+
+Key = tuple[int, IValue]
 
 SYMS = [Sym("a"), Sym("b"), Sym("c"), Sym("d")]
 NUMS: list[Value] = [-1, 0, 1, 2, 3, 5, 0.5, 0.25, 1.5, -0.5]
 OTHERS: list[Value] = [True, False, "x", "y", Sym("a"), Sym("b")]
-CMP_OPS = ["==", "!=", "<", "<=", ">", ">="]
-ARITH_OPS = ["+", "-", "*", "/"]
+CMP_OPS: list[CmpOp] = ["==", "!=", "<", "<=", ">", ">="]
+ARITH_OPS: list[ArithOp] = ["+", "-", "*", "/"]
 
 
 @st.composite
@@ -63,9 +67,9 @@ def finite_domains(draw: st.DrawFn) -> Domain:
         return BoolDomain()
     if shape == "opaque":
         return Opaque(draw(st.integers(1, 3)))
-    lo = draw(st.sampled_from([0.0, 0.5, -1.0, 0.1]))
+    start = draw(st.sampled_from([0.0, 0.5, -1.0, 0.1]))
     step = draw(st.sampled_from([0.1, 0.25, 0.5, 0.3]))
-    return FloatRange(lo, lo + step * draw(st.integers(0, 5)) + 0.01, step=step)
+    return FloatRange(start, start + step * draw(st.integers(0, 5)) + 0.01, step=step)
 
 
 @st.composite
@@ -148,14 +152,15 @@ def bool_exprs(draw: st.DrawFn, vars: list[Var], depth: int) -> Expr:
             ordered = _numeric(var) or (
                 _kind(var) == "Choice" and all(isinstance(v, str) for v in own)
             )
-            op = draw(st.sampled_from(["==", "!="] * 4 + (CMP_OPS * 2 if ordered else CMP_OPS)))
+            equality: list[CmpOp] = ["==", "!="]
+            op = draw(st.sampled_from(equality * 4 + (CMP_OPS * 2 if ordered else CMP_OPS)))
             alike = [v for v in vars if _kind(v) == _kind(var)]
             if draw(st.integers(0, 3)) == 0:
                 other = draw(st.sampled_from(alike * 4 + vars))
                 return Cmp(op, Ref(var.name), Ref(other.name))
-            return Cmp(op, Ref(var.name), Const(draw(st.sampled_from(pool))))  # type: ignore[arg-type]
+            return Cmp(op, Ref(var.name), Const(draw(st.sampled_from(pool))))
         values = tuple(draw(st.lists(st.sampled_from(pool), max_size=3)))
-        return In(Ref(var.name), values, draw(st.booleans()))  # type: ignore[arg-type]
+        return In(Ref(var.name), values, draw(st.booleans()))
     if choice == "ref":
         return Ref(draw(st.sampled_from(bools)).name)
     if choice == "wild":
@@ -163,13 +168,15 @@ def bool_exprs(draw: st.DrawFn, vars: list[Var], depth: int) -> Expr:
     if choice == "not":
         return Not(draw(bool_exprs(vars, depth - 1)))
     left, right = draw(bool_exprs(vars, depth - 1)), draw(bool_exprs(vars, depth - 1))
-    return {"and": And, "or": Or}.get(choice, Implies)(left, right)
+    if choice == "and":
+        return And(left, right)
+    return Or(left, right) if choice == "or" else Implies(left, right)
 
 
 class Forbidden:
     """A deterministic predicate: false exactly on a chosen set of value tuples."""
 
-    def __init__(self, names: tuple[str, ...], banned: set[tuple[object, ...]]) -> None:
+    def __init__(self, names: tuple[str, ...], banned: set[tuple[Key, ...]]) -> None:
         self.names = names
         self.banned = banned
 

@@ -27,7 +27,7 @@ def _points(var: Var, rng: random.Random) -> list[ConfigValue]:
         return domain_values(var)
     inside = [float(x) for x in NUMS if dom.lo <= float(x) <= dom.hi]  # type: ignore[arg-type]
     randoms = [rng.uniform(dom.lo, dom.hi) for _ in range(3)]
-    return sorted({dom.lo, dom.hi, (dom.lo + dom.hi) / 2, *inside, *randoms})
+    return list(sorted({dom.lo, dom.hi, (dom.lo + dom.hi) / 2, *inside, *randoms}))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,6 +6,7 @@ import itertools
 import math
 import random
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,7 @@ def test_opaque_of_unknown_size_is_infinite_but_never_a_false_error() -> None:
 PRICE = {"mini": 1, "big": 10, "local": 0}
 
 
-def cost(values: dict[str, ConfigValue]) -> bool:
+def cost(values: Mapping[str, ConfigValue]) -> bool:
     model, demos = values["model"], values["demos"]
     assert isinstance(model, Sym)
     assert isinstance(demos, int)
@@ -220,9 +221,11 @@ def test_predicate_over_undecidable_variable() -> None:
     t = Var("t", FloatRange(0.0, 2.0), 0.5)
     calls: list[object] = []
 
-    def fn(values: dict[str, ConfigValue]) -> bool:
+    def fn(values: Mapping[str, ConfigValue]) -> bool:
         calls.append(values["t"])
-        return float(values["t"]) < 1  # type: ignore[arg-type]
+        value = values["t"]
+        assert isinstance(value, float)
+        return value < 1
 
     space = Space([t, MODELS], [Predicate(9, ("t",), fn)])
     result = space.analyze()
@@ -335,7 +338,9 @@ def test_iteration_is_lexicographic_and_complete() -> None:
     space = _small_space()
     listed = list(space.iter_feasible())
     names = ["model", "module", "k"]
-    domains = [MODELS.domain.values, MODULES.domain.values, range(4)]  # type: ignore[attr-defined]
+    assert isinstance(MODELS.domain, Choice)
+    assert isinstance(MODULES.domain, Choice)
+    domains = [MODELS.domain.values, MODULES.domain.values, range(4)]
     expected = [
         dict(zip(names, combo, strict=True))
         for combo in itertools.product(*domains)
