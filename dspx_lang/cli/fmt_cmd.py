@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
             status = 2
             continue
         print(f"reformatted {path}")
-    if not args.check and not args.diff:
-        unchanged = len(files) - changed
+    unchanged = len(files) - changed
+    if args.check or args.diff:
+        if not changed:
+            print(f"{unchanged} file{'s' if unchanged != 1 else ''} already formatted")
+    else:
         print(f"{changed} file{'s' if changed != 1 else ''} reformatted, {unchanged} unchanged")
     return status

@@ -39,7 +39,7 @@ class SymbolKind(StrEnum):
     BUILTIN = "built-in"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False)
 class Symbol:
     """A declared (or built-in) name. `span` is the name, `decl_span` the whole declaration."""
 
@@ -58,7 +58,7 @@ class Symbol:
         return f"{self.container.name}.{self.name}" if self.container else self.name
 
 
-@dataclass(slots=True)
+@dataclass
 class Reference:
     file: str
     span: Span
@@ -66,7 +66,7 @@ class Reference:
     symbol: Symbol | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Ident:
     """An identifier value: a module kind, adapter, model name or enum value."""
 
@@ -78,21 +78,21 @@ Value = bool | int | float | str | Ident
 DomainKind = Literal["module", "adapter", "model", "enum", "int", "float", "string", "bool"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChoiceDom:
     kind: DomainKind
     values: tuple[Value, ...]
     enum: str | None = None  # the enum's name when kind == "enum"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IntDom:
     low: int
     high: int
     log: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FloatDom:
     low: float
     high: float
@@ -100,12 +100,12 @@ class FloatDom:
     step: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BoolDom:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InstructionsDom:
     signature: str
 
@@ -116,39 +116,39 @@ Dom = ChoiceDom | IntDom | FloatDom | BoolDom | InstructionsDom
 # ------------------------------------------------------- resolved expressions
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RConst:
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RVar:
     """A program variable (constraints), an output or input field (tests), or a space fact."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RUnary:
     op: str
     operand: RExpr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RBinary:
     op: str
     left: RExpr
     right: RExpr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RIn:
     target: RExpr
     options: tuple[Value, ...]
     negated: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RCall:
     func: str
     args: tuple[RExpr, ...]
@@ -160,13 +160,13 @@ RExpr = RConst | RVar | RUnary | RBinary | RIn | RCall
 # ----------------------------------------------------------- resolved decls
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CheckInfo:
     kind: str  # range | len | pattern | tokens
     args: tuple[float | int | str, ...]
 
 
-@dataclass(slots=True)
+@dataclass
 class FieldInfo:
     name: str
     type: Type
@@ -176,7 +176,7 @@ class FieldInfo:
     doc: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class ModelInfo:
     name: str
     model_id: str
@@ -184,7 +184,7 @@ class ModelInfo:
     settings: dict[str, str | float | int] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class EnumInfo:
     name: str
     symbol: Symbol
@@ -192,14 +192,14 @@ class EnumInfo:
     descriptions: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class ClassInfo:
     name: str
     symbol: Symbol
     fields: dict[str, FieldInfo] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class SignatureInfo:
     name: str
     symbol: Symbol
@@ -208,14 +208,14 @@ class SignatureInfo:
     outputs: dict[str, FieldInfo] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class ParamInfo:
     name: str
     type: Type
     default: Value | list[Value] | None
 
 
-@dataclass(slots=True)
+@dataclass
 class ToolInfo:
     name: str
     symbol: Symbol
@@ -224,7 +224,7 @@ class ToolInfo:
     target: str
 
 
-@dataclass(slots=True)
+@dataclass
 class DatasetInfo:
     name: str
     symbol: Symbol
@@ -233,7 +233,7 @@ class DatasetInfo:
     mapping: dict[str, str] = field(default_factory=dict)  # field -> column
 
 
-@dataclass(slots=True)
+@dataclass
 class VarInfo:
     name: str
     symbol: Symbol
@@ -243,7 +243,7 @@ class VarInfo:
     used: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Binding:
     """Where a value comes from: a program input, a step output, or a literal."""
 
@@ -253,7 +253,7 @@ class Binding:
     value: Value | list[Value] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SettingValue:
     """A step setting: a literal, a variable, or a list of tool names."""
 
@@ -261,7 +261,7 @@ class SettingValue:
     var: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class StepInfo:
     name: str
     symbol: Symbol
@@ -283,7 +283,7 @@ class StepInfo:
         return fields
 
 
-@dataclass(slots=True)
+@dataclass
 class ConstraintInfo:
     label: str | None
     expr: RExpr
@@ -291,7 +291,7 @@ class ConstraintInfo:
     index: int
 
 
-@dataclass(slots=True)
+@dataclass
 class ObjectiveInfo:
     direction: Literal["maximize", "minimize"]
     metric: str  # a field metric, "metric", or a measured quantity
@@ -301,21 +301,21 @@ class ObjectiveInfo:
     node: ast.ObjectiveDecl
 
 
-@dataclass(slots=True)
+@dataclass
 class BudgetInfo:
     metric: Literal["cost", "latency", "tokens"]
     limit: float
     node: ast.BudgetDecl
 
 
-@dataclass(slots=True)
+@dataclass
 class SamplerRule:
     sampler: str
     condition: RExpr | None
     node: ast.OptimizeItem
 
 
-@dataclass(slots=True)
+@dataclass
 class OptimizeInfo:
     node: ast.OptimizeDecl
     trainset: str | None = None
@@ -328,7 +328,7 @@ class OptimizeInfo:
     seed: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class ProgramInfo:
     name: str
     symbol: Symbol
@@ -346,7 +346,7 @@ class ProgramInfo:
     default_model: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class TestInfo:
     name: str
     symbol: Symbol
@@ -358,7 +358,7 @@ class TestInfo:
 # ------------------------------------------------------------------ the model
 
 
-@dataclass(slots=True)
+@dataclass
 class FileUnit:
     """One parsed file and what it can see."""
 
@@ -368,7 +368,7 @@ class FileUnit:
     scope: dict[str, Symbol] = field(default_factory=dict)  # its declarations + imports
 
 
-@dataclass(slots=True)
+@dataclass
 class SemanticModel:
     root: str
     files: dict[str, FileUnit] = field(default_factory=dict)

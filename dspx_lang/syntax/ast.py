@@ -19,7 +19,7 @@ from dspx_lang.source import Span
 NO_SPAN = Span(0, 0)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Node:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
@@ -45,7 +45,7 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(list(children(current))))
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Name(Node):
     text: str
 
@@ -53,26 +53,26 @@ class Name(Node):
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Expr(Node):
     # Nesting depth, so passes can refuse pathological input before recursing.
     depth: int = field(default=1, compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class StringLit(Expr):
     value: str
     block: bool = False
     raw: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class NumberLit(Expr):
     value: int | float
     raw: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class MoneyLit(Expr):
     """US dollars, kept as written (`$0.002`) and as a float."""
 
@@ -80,34 +80,34 @@ class MoneyLit(Expr):
     raw: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class DurationLit(Expr):
     seconds: float
     raw: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BoolLit(Expr):
     value: bool
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class NameRef(Expr):
     name: Name
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ListLit(Expr):
     items: list[Expr]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Member(Expr):
     target: Expr
     member: Name
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Argument(Node):
     """`name: value` or a bare `value` (a bare name `x` means `x: x` in steps)."""
 
@@ -115,7 +115,7 @@ class Argument(Node):
     value: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Call(Expr):
     func: Name
     args: list[Argument]
@@ -125,32 +125,32 @@ UnaryOp = Literal["-", "not"]
 BinaryOp = Literal["=>", "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Unary(Expr):
     op: UnaryOp
     operand: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Binary(Expr):
     op: BinaryOp
     left: Expr
     right: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class InList(Expr):
     target: Expr
     options: ListLit
     negated: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Paren(Expr):
     inner: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ErrorExpr(Expr):
     """Stands in for an expression the parser had to drop (e.g. nested too deeply)."""
 
@@ -158,12 +158,12 @@ class ErrorExpr(Expr):
 # ---------------------------------------------------------------------- types
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class TypeExpr(Node):
     depth: int = field(default=1, compare=False, repr=False)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class NamedType(TypeExpr):
     """`string`, `Topic`, or a generic such as `list<string>` (args non-empty)."""
 
@@ -171,12 +171,12 @@ class NamedType(TypeExpr):
     args: list[TypeExpr] = field(default_factory=list)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OptionalType(TypeExpr):
     inner: TypeExpr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class UnionType(TypeExpr):
     options: list[StringLit]
 
@@ -184,7 +184,7 @@ class UnionType(TypeExpr):
 # --------------------------------------------------------------- declarations
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Check(Node):
     """A field check such as `@range(0, 1)`."""
 
@@ -192,13 +192,13 @@ class Check(Node):
     args: list[Expr]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Setting(Node):
     key: Name
     value: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Field(Node):
     """A class field (direction None) or an `in`/`out` field of a signature or program."""
 
@@ -210,61 +210,61 @@ class Field(Node):
     doc: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Decl(Node):
     name: Name
     doc: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Import(Node):
     path: StringLit
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ModelDecl(Decl):
     model_id: StringLit
     settings: list[Setting] | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class EnumValue(Node):
     name: Name
     description: StringLit | None = None
     doc: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class EnumDecl(Decl):
     values: list[EnumValue]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ClassDecl(Decl):
     fields: list[Field]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SignatureDecl(Decl):
     instructions: StringLit | None
     fields: list[Field]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Param(Node):
     name: Name
     type: TypeExpr
     default: Expr | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ToolDecl(Decl):
     params: list[Param]
     returns: TypeExpr
     target: StringLit
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class DatasetDecl(Decl):
     path: StringLit
     mapping: list[Setting] | None = None
@@ -273,17 +273,17 @@ class DatasetDecl(Decl):
 # ------------------------------------------------------------------- programs
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Domain(Node):
     pass
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ChoiceDomain(Domain):
     options: list[Expr]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class RangeDomain(Domain):
     """`int in LO..HI` or `float in LO..HI [log] [step S]`."""
 
@@ -294,14 +294,14 @@ class RangeDomain(Domain):
     step: NumberLit | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class NamedDomain(Domain):
     """`bool` (any other name is reported by the checker)."""
 
     name: Name
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class CallDomain(Domain):
     """`instructions(SIGNATURE)`."""
 
@@ -309,7 +309,7 @@ class CallDomain(Domain):
     arg: Name
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class VarDecl(Node):
     name: Name
     domain: Domain
@@ -317,7 +317,7 @@ class VarDecl(Node):
     doc: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class StepDecl(Node):
     name: Name
     module: Name
@@ -327,7 +327,7 @@ class StepDecl(Node):
     doc: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReturnDecl(Node):
     """`return { field: expr, ... }` (fields set) or `return STEP` (step set)."""
 
@@ -335,13 +335,13 @@ class ReturnDecl(Node):
     step: Name | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ConstraintDecl(Node):
     label: StringLit | None
     expr: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ObjectiveDecl(Node):
     direction: Literal["maximize", "minimize"]
     metric: Name
@@ -349,20 +349,20 @@ class ObjectiveDecl(Node):
     weight: NumberLit | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BudgetDecl(Node):
     metric: Name
     limit: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OptimizeItem(Node):
     key: Name
     value: Expr
     condition: Expr | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OptimizeDecl(Node):
     items: list[OptimizeItem]
 
@@ -379,7 +379,7 @@ ProgramItem = (
 )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ProgramDecl(Decl):
     items: list[ProgramItem]
 
@@ -411,17 +411,17 @@ class ProgramDecl(Decl):
         return [i for i in self.items if isinstance(i, OptimizeDecl)]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class TestInput(Node):
     settings: list[Setting]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class TestExpect(Node):
     expr: Expr
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class TestDecl(Decl):
     program: Name
     items: list[TestInput | TestExpect]
@@ -446,7 +446,7 @@ TopLevel = (
 )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Comment(Node):
     text: str
 
@@ -455,7 +455,7 @@ class Comment(Node):
         return self.text.startswith("///") and not self.text.startswith("////")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Module(Node):
     decls: list[TopLevel]
     comments: list[Comment] = field(default_factory=list, compare=False, repr=False)

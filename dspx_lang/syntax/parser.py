@@ -3,7 +3,10 @@
 Contract: `parse` accepts any text and always returns a module. Syntax errors
 become E001 diagnostics with what was expected; the parser recovers so later
 errors are reported too and the tree keeps every declaration and program item
-that parsed (the editor needs it). Recovery, in order:
+that parsed (the editor needs it). The lexer reads every keyword as a keyword;
+since keywords are contextual, a keyword the parser rejects where a name fits
+is re-read as that name (`var model`, `model: model`), unless it opens a line
+and is followed by what it introduces (`var x`). Recovery, in order:
   * a token that opens a declaration or a program item at the start of a line,
     or a closing bracket, resynchronises: missing `)`/`]`/`}` are inserted when
     that lets the token continue the tree, else the unfinished construct is
@@ -29,7 +32,7 @@ from dspx_lang.diagnostics import Diagnostic, Severity
 from dspx_lang.source import SourceFile, Span
 from dspx_lang.syntax import ast
 from dspx_lang.syntax.grammar import grammar_text
-from dspx_lang.syntax.transform import CALLBACKS, STATE, ParseState
+from dspx_lang.syntax.transform import CALLBACKS, STATE, ParseState, flatten
 
 DECL_KEYWORDS = frozenset(
     {"IMPORT", "MODEL", "ENUM", "CLASS", "SIGNATURE", "TOOL", "DATASET", "PROGRAM", "TEST"}
@@ -50,7 +53,7 @@ ITEM_KEYWORDS = frozenset(
     }
 )
 OPENERS = frozenset({"LPAR", "LSQB", "LBRACE"})
-CLOSERS = ("RPAR", "RSQB", "MORETHAN")
+CLOSERS = ("RPAR", "RSQB")  # not `>`: it is also an operator, inserting it never closes
 MAX_ERROR_EVENTS = 1000  # beyond this the rest of the file is skipped (and said so)
 MAX_CLOSERS = 8  # brackets inserted to resynchronise, at most
 MAX_POPS = 64  # unfinished constructs dropped to resynchronise, at most
@@ -68,6 +71,8 @@ _FRIENDLY = {
     "$END": "end of file",
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What follows a keyword that opens a construct: a name, a block, a label.
+_INTRODUCES = re.compile(r"(?!(?:and|or|in|not)(?![A-Za-z0-9_]))[A-Za-z_{\"]")
 RESERVED = frozenset({"in", "out", "and", "or", "not", "true", "false"})
 _SKIP_RUN = re.compile(r"[^\s{}()\[\],\"]*")
 
@@ -91,25 +96,18 @@ def _collect_comment(token: Token) -> Token:
     return token
 
 
-def _track_name(token: Token) -> Token:
-    state = STATE.get()
-    state.names = (state.names[1], token)
-    return token
-
-
 @cache
 def _parser() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer="contextual",
+        lexer="basic",
         keep_all_tokens=True,
         maybe_placeholders=True,
         transformer=_Callbacks(),
         lexer_callbacks={
             "LINE_COMMENT": _collect_comment,
             "BLOCK_COMMENT": _collect_comment,
-            "NAME": _track_name,
         },
         cache=True,
     )
@@ -228,13 +226,16 @@ class _Recovery:
             self.state.errors.append((span, message))
 
     def __call__(self, error: UnexpectedInput) -> bool:
-        self.events += 1
         if isinstance(error, UnexpectedCharacters):
+            self.events += 1
             return self.skip_characters(error)
         if not isinstance(error, UnexpectedToken):
             return False
         parser = error.interactive_parser
         token = error.token
+        if token.type != "$END" and self.name_lexed_as_keyword(parser, token):
+            return True
+        self.events += 1
         if self.events > MAX_ERROR_EVENTS and not self.gave_up:
             self.give_up(parser, token)
         if token.type == "$END":
@@ -245,10 +246,6 @@ class _Recovery:
                     f"unexpected end of file: expected {describe_expected(error.expected)}",
                 )
             self.close_at_end(parser)
-            return True
-        if self.name_lexed_as_keyword(parser, token):
-            return True
-        if self.keyword_lexed_as_name(parser, token):
             return True
         start = token.start_pos or 0
         span = Span(start, token.end_pos or start)
@@ -264,14 +261,16 @@ class _Recovery:
         return True
 
     def name_lexed_as_keyword(self, parser: InteractiveParser, token: Token) -> bool:
-        """Keywords are contextual, but LALR merges lexer states, so `step` after a class
-        field's type can lex as the keyword. Where a name fits, it is a name."""
+        """Keywords are contextual (`var model`, `model: model`): the lexer reads every
+        keyword as one, and where the parser rejects it but a name fits, it is a name.
+        Exception: a keyword opening a line and followed by what it introduces
+        (`var x`, `program p {`) starts a new construct after an unfinished one."""
         text = str(token)
         if token.type == "NAME" or not _IDENTIFIER.fullmatch(text) or text in RESERVED:
             return False
         after = self.source.text[token.end_pos or 0 :].lstrip(" \t")
-        if token.type in DECL_KEYWORDS and token.column == 1 and not after.startswith(":"):
-            return False  # `program p {` at column 0: an unclosed block before it, not a name
+        if self.at_line_start(token) and _INTRODUCES.match(after):
+            return False
         name = Token(
             "NAME",
             text,
@@ -283,39 +282,6 @@ class _Recovery:
         if not _feeds(_fork(parser), name):
             return False
         parser.feed_token(name)
-        return True
-
-    def keyword_lexed_as_name(self, parser: InteractiveParser, token: Token) -> bool:
-        """`constraint x ==` then `var y: ...`: an unfinished expression swallowed `var`
-        as a name. Restart at that keyword, dropping the unfinished construct."""
-        before, last = self.state.names
-        previous = before if last is token else last
-        if previous is None or previous is token or token.line != previous.line:
-            return False
-        between = self.source.text[previous.end_pos or 0 : token.start_pos or 0]
-        if between.strip():
-            return False
-        keyword = Token(
-            str(previous).upper(),
-            str(previous),
-            start_pos=previous.start_pos,
-            end_pos=previous.end_pos,
-            line=previous.line,
-            column=previous.column,
-        )
-        if keyword.type not in DECL_KEYWORDS | ITEM_KEYWORDS or not self.is_sync(keyword):
-            return False
-        trial = _fork(parser)
-        _drop_reduced_after(trial, previous.start_pos or 0)
-        if not self.resync(trial, keyword) or not _feeds(_fork(trial), token):
-            return False
-        start = previous.start_pos or 0
-        self.report(
-            Span(start, previous.end_pos or start),
-            f"unexpected keyword '{previous}': the construct before it is incomplete",
-        )
-        trial.feed_token(token)
-        parser.parser_state = trial.parser_state
         return True
 
     def skip_characters(self, error: UnexpectedCharacters) -> bool:
@@ -330,6 +296,11 @@ class _Recovery:
         end = match.end() if match else pos + 1
         lexer.line_ctr.feed(text[pos:end])
         return True
+
+    def at_line_start(self, token: Token) -> bool:
+        start = token.start_pos or 0
+        line_start = self.source.line_start(self.source.line_of(start))
+        return not self.source.text[line_start:start].strip()
 
     def is_sync(self, token: Token) -> bool:
         if token.type == "RBRACE" or token.type in ("RPAR", "RSQB"):
@@ -365,9 +336,12 @@ class _Recovery:
             if token.type not in states[stack[-depth - 1]]:
                 continue  # cheap test first: forks copy the stack
             trial = _fork(parser)
+            cut = _start_of(trial.parser_state.value_stack[-depth:])
             del trial.parser_state.state_stack[-depth:]
             del trial.parser_state.value_stack[-depth:]
+            before = {id(v) for v in trial.parser_state.value_stack}
             if _feeds(trial, token):
+                _drop_truncated_item(trial, cut, before)
                 parser.parser_state = trial.parser_state
                 self.skipped_depth = 0
                 return True
@@ -408,6 +382,33 @@ class _Recovery:
             lexer.line_ctr.feed(self.source.text[lexer.line_ctr.char_pos :])
 
 
+def _start_of(values: list[Any]) -> int | None:
+    """Where the earliest of some stack values starts in the source."""
+    for value in values:
+        if isinstance(value, Token):
+            return value.start_pos
+        if isinstance(value, ast.Node):
+            return value.span.start
+    return None
+
+
+def _drop_truncated_item(parser: InteractiveParser, cut: int | None, before: set[int]) -> None:
+    """After popping an unfinished construct (`constraint x ==`), feeding the next
+    keyword may complete what was left (`constraint x`); that item is truncated, so drop
+    it. `before` holds the ids of the stack values before the feed: only a new item counts."""
+    stack = parser.parser_state.value_stack
+    if cut is None or len(stack) < 2:
+        return
+    below = stack[-2]
+    if (
+        isinstance(below, tuple)
+        and id(below) not in before
+        and isinstance(below[1], ast.Node)
+        and below[1].span.start < cut
+    ):
+        stack[-2] = below[0]
+
+
 def _fork(parser: InteractiveParser) -> InteractiveParser:
     """A copy that can be fed without touching `parser`'s values.
 
@@ -423,19 +424,21 @@ def _fork(parser: InteractiveParser) -> InteractiveParser:
     return trial
 
 
-def _drop_reduced_after(parser: InteractiveParser, offset: int) -> None:
-    """Drop an item the parser already completed from text that reaches past `offset`."""
-    state = parser.parser_state
-    top = state.value_stack[-1] if state.value_stack else None
-    if isinstance(top, ast.Node) and top.span.end > offset:
-        state.value_stack.pop()
-        state.state_stack.pop()
-    elif isinstance(top, tuple) and isinstance(top[1], ast.Node) and top[1].span.end > offset:
-        state.value_stack[-1] = top[0]  # the item list without its last item
-    elif isinstance(top, Tree) and top.children:
-        last = top.children[-1]
-        if isinstance(last, ast.Node) and last.span.end > offset:
-            top.children.pop()
+def _error_span(error: UnexpectedInput) -> Span:
+    start = getattr(error, "pos_in_stream", None) or 0
+    token = getattr(error, "token", None)
+    if isinstance(token, Token) and token.start_pos is not None:
+        start = token.start_pos
+    return Span(start, start)
+
+
+def _salvage(values: list[Any]) -> list[ast.TopLevel]:
+    """The complete declarations on a parser's value stack."""
+    decls: list[ast.TopLevel] = []
+    for value in values:
+        items = flatten(value) if isinstance(value, tuple) else [value]
+        decls.extend(cast(ast.TopLevel, i) for i in items if isinstance(i, ast.Decl | ast.Import))
+    return decls
 
 
 def _synthetic(kind: str, at: Token) -> Token:
@@ -467,7 +470,13 @@ def parse(source: SourceFile) -> ParseResult:
     token = STATE.set(state)
     try:
         recovery = _Recovery(source, state)
-        parsed: Any = _parser().parse(source.text, on_error=recovery)
+        try:
+            parsed: Any = _parser().parse(source.text, on_error=recovery)
+        except UnexpectedInput as exc:  # recovery gave up: keep what parsed
+            state.errors.append((_error_span(exc), "cannot recover from this syntax error"))
+            parser = getattr(exc, "interactive_parser", None)
+            values = parser.parser_state.value_stack if parser is not None else []
+            parsed = ast.Module(decls=_salvage(values), span=Span(0, len(source.text)))
     finally:
         STATE.reset(token)
     module = (

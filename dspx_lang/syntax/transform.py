@@ -36,8 +36,6 @@ class ParseState:
     errors: list[tuple[Span, str]] = field(default_factory=list)
     comments: list[ast.Comment] = field(default_factory=list)
     depth_reported: bool = False
-    # The last two NAME tokens lexed, for recovering keywords lexed as names.
-    names: tuple[Token | None, Token | None] = (None, None)
 
 
 STATE: ContextVar[ParseState] = ContextVar("dspx_parse_state")

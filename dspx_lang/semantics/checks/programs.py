@@ -16,7 +16,13 @@ from dspx_lang.diagnostics import messages as msg
 from dspx_lang.semantics import builtins as B
 from dspx_lang.semantics.checks.typing import literal_fits, literal_type, resolve_field
 from dspx_lang.semantics.checks.variables import check_variable, domain_str
-from dspx_lang.semantics.context import Context, first_defined, is_literal, literal_value
+from dspx_lang.semantics.context import (
+    Context,
+    first_defined,
+    is_literal,
+    literal_value,
+    suggest,
+)
 from dspx_lang.semantics.model import (
     Binding,
     ChoiceDom,
@@ -187,6 +193,14 @@ class ProgramChecker:
             else:
                 target = arg.name
             field = inputs.get(target.text)
+            if field is None and arg.name is None and target.text not in self.info.inputs:
+                # `S(quesion)`: a misspelt name, not a wrong input (TOOLCHAIN.md's example).
+                candidates = [*self.info.inputs, *inputs]
+                ctx.undefined(path, target, candidates)
+                guess = suggest(target.text, candidates)
+                if guess in inputs:
+                    attempted.add(guess)
+                continue
             if field is None:
                 ctx.undefined(
                     path,
