@@ -29,7 +29,8 @@ from dspx_lang.space.solve.values import T
 BITSET_LIMIT = 1 << 16
 """Grid variables up to this many values keep supports as bit masks, larger as intervals."""
 MAX_DEPTH = 180
-"""Nested branchings allowed on one path (each costs two Python frames); deeper is unknown."""
+"""Nested branchings allowed on one path (each costs two Python frames). Reaching it
+spends the whole budget: the search winds down with what it has ("unknown" beyond)."""
 CUT_FROM = 64
 """Grid intervals this wide are cut at a constraint's crossing point; narrower ones in
 the middle, which keeps sub-boxes canonical and so shared through the cache."""
@@ -246,7 +247,9 @@ class Search:
 
     def count(self, vars: Sequence[int], cons: Sequence[int], box: Box) -> Tally:
         """Count the feasible points of `box` over `vars` under constraints `cons`."""
-        if self.nodes >= self.limit or self.depth >= MAX_DEPTH:
+        if self.depth >= MAX_DEPTH:
+            self.limit = self.nodes
+        if self.nodes >= self.limit:
             return self.unknown(vars, box)
         self.nodes += 1
         remaining = self.evaluate(cons, box)
@@ -311,7 +314,9 @@ class Search:
 
     def find(self, vars: Sequence[int], cons: Sequence[int], box: Box) -> Box | bool | None:
         """A box where every constraint holds everywhere, False if none, None if unknown."""
-        if self.nodes >= self.limit or self.depth >= MAX_DEPTH:
+        if self.depth >= MAX_DEPTH:
+            self.limit = self.nodes
+        if self.nodes >= self.limit:
             return None
         self.nodes += 1
         remaining = self.evaluate(cons, box)
