@@ -11,6 +11,13 @@ Guarantees: exact answers for finite spaces within `Limits`; sound answers alway
 unsatisfiable core, dead value, redundancy or undefinedness is claimed unless certain);
 nothing enumerates a large domain and every search is bounded, falling back to
 "undecided". The expression semantics (three-valued, exact rationals) is in `values.py`.
+
+Modules, bottom-up: `model` (input language, results), `values` (reference semantics),
+`domains` (internal shapes: enum / grid / real), `intervals` (abstract values, Kleene
+outcome sets), `linear` (linear forms, closed-form counting), `abstract` (constraints
+-> box tests), `search` (counting and witness search over boxes), `smt` (z3 encoding),
+`oracle` (search first, then z3), `problem` (`Space`), `analysis` (`analyze`),
+`sampling` (enumeration and uniform sampling).
 """
 
 from __future__ import annotations

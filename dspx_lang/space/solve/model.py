@@ -79,7 +79,8 @@ class FloatRange:
     """Reals `lo..hi`; with `step` the finite grid `lo, lo+step, ... <= hi`.
 
     Numbers are read as the decimal their `repr` shows (0.1 is exactly 1/10), so a grid
-    never misses its end point through float error. `log` only shapes random sampling.
+    never misses its end point through float error. `log` only shapes random sampling of
+    a continuous range (a stepped one is sampled uniformly over its grid points).
     """
 
     lo: float
