@@ -40,9 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeAlias
 
+from dspx_lang.runtime._sandbox_child import PRELOAD
 from dspx_lang.runtime.errors import DspxSandboxError
 
 __all__ = [
+    "AVAILABLE_MODULES",
     "JSONValue",
     "SandboxInputError",
     "SandboxLimits",
@@ -56,6 +58,9 @@ JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, 
 SandboxStatus: TypeAlias = Literal["ok", "error", "timeout", "memory", "blocked"]
 
 MiB = 1024 * 1024
+# Stdlib modules the snippet can always import, even where the stdlib is not
+# readable by the unprivileged uid; tell the LM about these (pot's prompt).
+AVAILABLE_MODULES: tuple[str, ...] = PRELOAD
 CHILD_SCRIPT = Path(__file__).with_name("_sandbox_child.py")
 NOBODY = 65534  # uid/gid of `nobody` on Linux; the child runs as it when we are root
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from dspx_lang.runtime.errors import DspxSandboxError
 from dspx_lang.runtime.sandbox import (
+    AVAILABLE_MODULES,
     SandboxInputError,
     SandboxLimits,
     SandboxResult,
@@ -107,6 +108,13 @@ y = {
             "counts": [["a", 2]],
         }
     }
+
+
+def test_every_advertised_module_imports() -> None:
+    code = "import importlib\ny = [importlib.import_module(m).__name__ for m in names]"
+    result = run(code, names=list(AVAILABLE_MODULES))
+    assert result.status == "ok", result.error
+    assert result.outputs == {"y": list(AVAILABLE_MODULES)}
 
 
 def test_python_values_become_json() -> None:
