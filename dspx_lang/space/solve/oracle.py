@@ -34,12 +34,18 @@ class Oracle:
         self.cap = cap
         self.queries = 0
         self._smt: Smt | None = None
+        self._smt_missing = False
 
     def smt(self) -> Smt | None:
-        if not self.space.limits.smt:
+        if not self.space.limits.smt or self._smt_missing:
             return None
         if self._smt is None:
-            self._smt = Smt(self.space)
+            try:
+                self._smt = Smt(self.space)
+            except ImportError:
+                # Without z3-solver installed, open questions simply stay undecided.
+                self._smt_missing = True
+                return None
         return self._smt
 
     def _z3(self, formulas: Any, box: Box, vars: Sequence[int]) -> Answer:
