@@ -42,8 +42,11 @@ def main() -> None:
         lines = big.read_text(encoding="utf-8").count("\n")
         cases = [
             ("dspxc --version", [dspxc, "--version"], 0.150),
-            ("dspxc check examples/qa.dspx", [dspxc, "check", str(ROOT / "examples/qa.dspx")],
-             0.150),
+            (
+                "dspxc check examples/qa.dspx",
+                [dspxc, "check", str(ROOT / "examples/qa.dspx")],
+                0.150,
+            ),
             (f"dspxc check big.dspx ({lines} lines)", [dspxc, "check", "-q", str(big)], 1.0),
             ("python -c pass (interpreter floor)", [sys.executable, "-c", "pass"], None),
         ]

@@ -16,6 +16,7 @@ from dspx_lang.diagnostics import Diagnostic, Sink
 from dspx_lang.semantics import ParseCache, SemanticModel, analyze
 from dspx_lang.semantics.imports import Loader, disk_loader, normalize
 from dspx_lang.source import SourceFile
+from dspx_lang.space.report import SpaceReport
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class Compilation:
     root: str
     model: SemanticModel
     sink: Sink
+    reports: dict[str, SpaceReport] = field(default_factory=dict)
 
     @property
     def sources(self) -> dict[str, SourceFile]:
@@ -46,8 +48,14 @@ class Pass:
     needs_clean: bool
 
 
-# Later passes (space analysis, estimates) register here, after semantics.
-PASSES: tuple[Pass, ...] = ()
+def _space(compilation: Compilation) -> None:
+    from dspx_lang.semantics.context import Context
+    from dspx_lang.space import analyze_space
+
+    compilation.reports = analyze_space(Context(compilation.model, compilation.sink))
+
+
+PASSES: tuple[Pass, ...] = (Pass("space", _space, needs_clean=True),)
 
 
 @dataclass(slots=True)

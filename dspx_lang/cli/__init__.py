@@ -21,6 +21,7 @@ from dspx_lang import __version__
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("check", "dspx_lang.cli.check_cmd", "parse and run every static check; print diagnostics"),
     ("fmt", "dspx_lang.cli.fmt_cmd", "format files canonically (comments kept)"),
+    ("estimate", "dspx_lang.cli.estimate_cmd", "tokens, cost and latency before any call"),
     ("local", "dspx_lang.cli.local_cmd", "fetch, start and stop a local model server (no API key)"),
     ("lsp", "dspx_lang.cli.lsp_cmd", "run the language server on stdio"),
 )

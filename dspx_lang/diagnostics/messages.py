@@ -378,3 +378,90 @@ def test_input_type(name: str, expected: str, found: str) -> str:
 
 def test_missing_inputs(missing: Sequence[str]) -> str:
     return f"test does not give program input{'s' if len(missing) > 1 else ''} {_names(missing)}"
+
+
+# ------------------------------------------------ variable space (E303-W407)
+
+
+def unsatisfiable(names: str) -> str:
+    return f"no configuration satisfies every constraint: {names} conflict"
+
+
+def default_violates(name: str, defaults: str) -> str:
+    return f"the default configuration ({defaults}) violates {name}"
+
+
+def dead_value(value: str, killers: str) -> str:
+    return f"{value} can never be chosen: ruled out by {killers}"
+
+
+def dead_by_capability(value: str) -> str:
+    return f"{value} can never be chosen: it needs a capability its model lacks"
+
+
+def redundant(name: str) -> str:
+    return f"{name} always holds, so it rules nothing out"
+
+
+def undefined_constraint(name: str, where: str) -> str:
+    return f"{name} is undefined (division by zero or incomparable values) when {where}"
+
+
+def not_checked(name: str) -> str:
+    return f"{name} was not checked statically; it is still enforced when optimizing"
+
+
+def unused_variable(name: str) -> str:
+    return f"variable '{name}' is used by no step, so tuning it changes nothing"
+
+
+def no_capable_configuration() -> str:
+    return "every configuration allowed by the constraints needs a capability its model lacks"
+
+
+def unreachable_budget(metric: str, limit: float, cheapest: float | None) -> str:
+    shown = _amount(metric, limit)
+    best = ""
+    if cheapest is not None:
+        best = f" (the cheapest is {_amount(metric, cheapest)})"
+    return f"no feasible configuration's estimated {metric} is within {shown}{best}"
+
+
+def _amount(metric: str, value: float) -> str:
+    if metric == "cost":
+        return "$" + (f"{value:.8f}".rstrip("0").rstrip(".") if value < 1 else f"{value:.2f}")
+    if metric == "latency":
+        return f"{value:.2f}s"
+    return f"{value:.0f} tokens"
+
+
+def context_window(step: str, model: str, needed: int, window: int) -> str:
+    return (
+        f"step '{step}' needs about {needed} tokens but model '{model}' has a "
+        f"{window}-token context window"
+    )
+
+
+def no_function_calling(step: str, model: str) -> str:
+    return f"step '{step}' uses react tools, but model '{model}' has no function calling"
+
+
+def json_fallback(step: str, model: str) -> str:
+    return (
+        f"step '{step}' uses the json adapter, but model '{model}' has no structured "
+        "output: the runtime falls back to JSON requested in the prompt"
+    )
+
+
+def unknown_price(name: str, model_id: str) -> str:
+    return (
+        f"no price known for model '{name}' ({model_id}): cost estimates and cost budgets "
+        "are unavailable; declare input_cost and output_cost (USD per 1M tokens)"
+    )
+
+
+def forecast_over(cost: float, cap: float, fit: int) -> str:
+    return (
+        f"the optimization is forecast to cost ${cost:.2f}, over max_spend ${cap:.2f}; "
+        f"about {fit} trial{'s' if fit != 1 else ''} fit"
+    )

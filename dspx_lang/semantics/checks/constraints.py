@@ -2,7 +2,8 @@
 
 Contract: after `check_constraints`, each program's `constraints` holds one
 `ConstraintInfo` (with a resolved boolean `RExpr`) per constraint that typed.
-Variables named in constraints count as used.
+A variable named only in constraints still counts as unused (W307): no step
+reads it, so it changes nothing the program does.
 """
 
 from __future__ import annotations
@@ -61,8 +62,6 @@ def check_constraints(ctx: Context) -> None:
             expr = resolver.boolean(node.expr)
             if expr is None:
                 continue
-            for name in variables_of(expr):
-                program.variables[name].used = True
             label = node.label.value if node.label else None
             program.constraints.append(ConstraintInfo(label, expr, node, index))
 

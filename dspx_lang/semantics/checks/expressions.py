@@ -181,6 +181,8 @@ class Resolver:
         return None
 
     def unary(self, e: ast.Unary) -> tuple[RExpr, Sort] | None:
+        if e.op == "-" and isinstance(e.operand, ast.NumberLit):
+            return RConst(-e.operand.value), NUM_S  # a negative literal, usable in `in [...]`
         inner = self.expr(e.operand)
         if inner is None:
             return None

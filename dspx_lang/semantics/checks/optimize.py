@@ -3,9 +3,8 @@
 Contract: after `check_optimize`, each program with an optimize block has an
 `OptimizeInfo`. Datasets it uses are checked for the columns the program needs
 (required inputs and the outputs its metrics read, through the dataset's
-mapping), on their first rows only. A `grid` sampler that can be chosen for a
-space with a continuous variable is E402 (the exact space size and the
-sampler actually chosen are computed by the space analysis).
+mapping), on their first rows only. Which sampler is chosen (and E402, a
+grid over an infinite space) is decided by the space analysis.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from dspx_lang.semantics.checks.datasets import SAMPLE_ROWS
 from dspx_lang.semantics.checks.expressions import NUM_S, Resolver
 from dspx_lang.semantics.context import Context, is_literal, literal_value
 from dspx_lang.semantics.model import (
-    FloatDom,
     OptimizeInfo,
     ProgramInfo,
     SamplerRule,
@@ -69,16 +67,6 @@ def _block(ctx: Context, program: ProgramInfo, node: ast.OptimizeDecl) -> Optimi
     for dataset in (info.trainset, info.devset):
         if dataset is not None:
             _columns(ctx, program, node, dataset)
-    if any(r.sampler == "grid" and r.condition is None for r in info.samplers) and any(
-        isinstance(v.domain, FloatDom) and v.domain.step is None for v in program.variables.values()
-    ):
-        rule = next(r for r in info.samplers if r.sampler == "grid" and r.condition is None)
-        continuous = [
-            n
-            for n, v in program.variables.items()
-            if isinstance(v.domain, FloatDom) and v.domain.step is None
-        ]
-        ctx.error("E402", msg.grid_infinite(continuous), path, rule.node.value.span)
     return info
 
 

@@ -563,6 +563,8 @@ def _var_fits(key: str, domain: object, signature: str) -> bool:
     if key == "adapter":
         return isinstance(domain, ChoiceDom) and domain.kind == "adapter"
     if key == "instructions":
+        if isinstance(domain, ChoiceDom):
+            return domain.kind == "string"  # a choice among instruction texts
         return isinstance(domain, InstructionsDom) and domain.signature == signature
     if key == "temperature":
         return isinstance(domain, FloatDom | IntDom) or (
@@ -580,7 +582,8 @@ def _setting_expectation(key: str) -> str:
         "model": "a model name or a variable over models",
         "adapter": "chat, json, markdown or a variable over adapters",
         "temperature": "a non-negative number or a numeric variable",
-        "instructions": "a string or an instructions(...) variable of the step's signature",
+        "instructions": "a string, a variable over strings, or an instructions(...) variable "
+        "of the step's signature",
         "tools": "a list of tool names such as [search, calculator]",
     }.get(key, "a non-negative integer or an int variable")
 
