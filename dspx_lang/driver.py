@@ -40,6 +40,27 @@ class Compilation:
     def has_errors(self) -> bool:
         return self.sink.has_errors()
 
+    def dependencies(self) -> tuple[list[str], list[str]]:
+        """What the result depends on: the closure's sources (by content), and other files
+        by size and mtime: import targets that do not exist yet, datasets, the price map."""
+        from dspx_lang.modelfacts import price_map_path
+        from dspx_lang.semantics.imports import resolve_import
+        from dspx_lang.syntax import ast
+
+        sources = list(self.model.files)
+        stats: list[str] = []
+        for path, unit in self.model.files.items():
+            for decl in unit.module.decls:
+                if isinstance(decl, ast.Import):
+                    target = resolve_import(path, decl.path.value)
+                    if target not in self.model.files:
+                        stats.append(target)
+        stats.extend(d.resolved_path for d in self.model.datasets.values())
+        prices = price_map_path()
+        if prices is not None:
+            stats.append(str(prices))
+        return sources, stats
+
 
 @dataclass(frozen=True, slots=True)
 class Pass:

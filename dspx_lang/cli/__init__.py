@@ -11,6 +11,7 @@ imported only when their command runs, so `dspxc --version` and
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -20,10 +21,14 @@ from dspx_lang import __version__
 # (command, module, one-line help). Order is the order shown in --help.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("check", "dspx_lang.cli.check_cmd", "parse and run every static check; print diagnostics"),
+    ("compile", "dspx_lang.cli.compile_cmd", "check, then write a typed Python module and the IR"),
     ("fmt", "dspx_lang.cli.fmt_cmd", "format files canonically (comments kept)"),
     ("estimate", "dspx_lang.cli.estimate_cmd", "tokens, cost and latency before any call"),
     ("local", "dspx_lang.cli.local_cmd", "fetch, start and stop a local model server (no API key)"),
     ("lsp", "dspx_lang.cli.lsp_cmd", "run the language server on stdio"),
+    ("prompt", "dspx_lang.cli.prompt_cmd", "print the exact messages a program would send"),
+    ("run", "dspx_lang.cli.run_cmd", "run one call of a program; print outputs and usage"),
+    ("test", "dspx_lang.cli.test_cmd", "run a file's test blocks against their programs"),
 )
 
 EPILOG = """\
@@ -65,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
         return 2
+    # A short-lived process building large ASTs: collect cycles rarely (as mypy does).
+    gc.set_threshold(100_000, 50, 100)
     module_name, help_text = known[command]
     module = importlib.import_module(module_name)
     sub_parser = argparse.ArgumentParser(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from dspx_lang.cli.common import add_output_flags, expand, fail, use_color
 
@@ -27,28 +28,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dspx_lang.diagnostics import Diagnostic, Severity
     from dspx_lang.diagnostics.render import TextRenderer, summary, to_json
-    from dspx_lang.driver import Session
     from dspx_lang.source import SourceFile
 
-    session = Session()
+    if TYPE_CHECKING:
+        from dspx_lang.driver import Session
+
+    from dspx_lang.cli import check_cache
+
+    session: Session | None = None
     seen: set[tuple[str, int, int, str, str]] = set()
     diagnostics: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
     io_error = False
     files = expand(args.files)
     for path in files:
-        try:
-            compilation = session.check(path)
-        except OSError as exc:
-            fail(f"cannot read '{path}': {exc.strerror or exc}")
-            io_error = True
-            continue
-        sources.update(compilation.sources)
-        for d in compilation.diagnostics:
+        found = check_cache.lookup(path)
+        if found is None:
+            from dspx_lang.driver import Session
+
+            session = session or Session()
+            try:
+                compilation = session.check(path)
+            except OSError as exc:
+                fail(f"cannot read '{path}': {exc.strerror or exc}")
+                io_error = True
+                continue
+            found = compilation.diagnostics
+            sources.update(compilation.sources)
+            check_cache.store(path, *compilation.dependencies(), found)
+        for d in found:
             key = (d.file, d.span.start, d.span.end, d.code, d.message)
             if key not in seen:
                 seen.add(key)
                 diagnostics.append(d)
+    for d in diagnostics:
+        for name in (d.file, *(r.file for r in d.related)):
+            if name not in sources:
+                try:
+                    sources[name] = SourceFile.read(name)
+                except OSError:
+                    continue
     if args.format == "json":
         print(to_json(diagnostics, sources))
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 from typing import Any
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         names = [args.program]
     reports = [compilation.reports[n] for n in names]
     if args.format == "json":
-        print(json.dumps([_jsonable(dataclasses.asdict(r)) for r in reports], indent=2))
+        print(json.dumps([_jsonable(r.to_data()) for r in reports], indent=2))
         return 0
     from rich.console import Console
 

@@ -29,7 +29,6 @@ from dspx_lang.space.report import BudgetPrune, SpaceReport
 from dspx_lang.space.solve import (
     AnyConstraint,
     Choice,
-    ConfigValue,
     DeadValue,
     Space,
     SpaceResult,
@@ -76,11 +75,10 @@ class ProgramAnalysis:
         if feasible.satisfiable is False:
             return report
         self.estimator.report_unpriced(self.ctx)
-        report.estimates = self.estimator.extremes(
-            Space(self.vars, [*self.declared, *self.capabilities])
-        )
+        self.space = space = Space(self.vars, [*self.declared, *self.capabilities])
+        report.compute_estimates = lambda: self.estimator.extremes(space)
         self.budgets(report)
-        report.forecast = self.estimator.forecast(self.ctx, report)
+        report.forecast = self.estimator.forecast(self.ctx, report, space)
         return report
 
     # ---------------------------------------------------- declared constraints
@@ -184,7 +182,6 @@ class ProgramAnalysis:
     def budgets(self, report: SpaceReport) -> None:
         program, estimator = self.program, self.estimator
         base: list[AnyConstraint] = [*self.declared, *self.capabilities]
-        samples: list[dict[str, ConfigValue]] | None = None
         all_budgets: list[AnyConstraint] = []
         for index, budget in enumerate(program.budgets):
             predicate = estimator.budget_predicate(
@@ -204,8 +201,7 @@ class ProgramAnalysis:
                 fraction = 1 - result.size / report.feasible_size
             elif report.feasible_size is None:
                 # An infinite space: the share of sampled feasible configurations it prunes.
-                if samples is None:
-                    samples = estimator.samples(Space(self.vars, base))
+                samples = estimator.samples(self.space)
                 if samples:
                     fraction = sum(not predicate.fn(c) for c in samples) / len(samples)
             report.budgets.append(BudgetPrune(budget.metric, budget.limit, result.size, fraction))

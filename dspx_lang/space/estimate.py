@@ -23,7 +23,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import product
 from typing import Any, cast
 
@@ -79,7 +79,7 @@ FIELD_OVERHEAD_TOKENS = 6
 SAMPLE_ROWS = 3
 MAX_COMBOS = 256
 METRICS = ("cost", "latency", "tokens")
-MEAN_SAMPLES = 256
+MEAN_SAMPLES = 64
 BOOTSTRAP_PER_DEMO = 4  # teacher runs per demo slot when bootstrapping
 PROPOSAL_PROMPT_TOKENS = 1200
 PROPOSAL_COMPLETION_TOKENS = 200
@@ -125,6 +125,10 @@ class Estimator:
         self.program = program
         self.counter = counter
         self.memo: dict[tuple[Any, ...], Estimate] = {}
+        self._samples: list[dict[str, ConfigValue]] | None = None
+        self._placeholders: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        # Tokens depend on the step's shape only, not on how many calls a mode assumes.
+        self.token_memo: dict[tuple[str, str, str, str, int], tuple[int, int]] = {}
         self.relevant = self._relevant()
 
     # ------------------------------------------------------------- inputs
@@ -164,6 +168,7 @@ class Estimator:
             for row in raw
         ]
 
+    @cache  # noqa: B019 - one estimator per program and compilation
     def model_cost(self, name: str) -> ModelCost:
         info = self.model.models[name]
         facts = modelfacts.lookup(info.model_id)
@@ -240,8 +245,13 @@ class Estimator:
     ) -> StepEstimate:
         shape = self.step_shape(step, config)
         cost = self.model_cost(shape["model"])
-        prompt = self.prompt_tokens(step, shape, cost.model_id)
-        completion = self.completion_tokens(step, shape, cost.model_id)
+        key = (step.name, cost.model_id, shape["module"], shape["adapter"], shape["demos"])
+        if key not in self.token_memo:
+            self.token_memo[key] = (
+                self.prompt_tokens(step, shape, cost.model_id),
+                self.completion_tokens(step, shape, cost.model_id),
+            )
+        prompt, completion = self.token_memo[key]
         limit = shape["max_tokens"] if isinstance(shape["max_tokens"], int) else cost.max_tokens
         if limit is not None:
             completion = min(completion, limit)
@@ -319,6 +329,11 @@ class Estimator:
         return examples
 
     def placeholder_example(self, step: StepInfo) -> tuple[dict[str, Any], dict[str, Any]]:
+        if step.name not in self._placeholders:
+            self._placeholders[step.name] = self._placeholder_example(step)
+        return self._placeholders[step.name]
+
+    def _placeholder_example(self, step: StepInfo) -> tuple[dict[str, Any], dict[str, Any]]:
         inputs = {}
         for name, field in step.signature.inputs.items():
             binding = step.bindings.get(name)
@@ -379,10 +394,13 @@ class Estimator:
         )
 
     def samples(self, space: Space) -> list[dict[str, ConfigValue]]:
-        try:
-            return space.sample_feasible(random.Random(0), MEAN_SAMPLES)
-        except SamplingError:
-            return []
+        """Feasible configurations drawn uniformly (seeded), once per estimator."""
+        if self._samples is None:
+            try:
+                self._samples = space.sample_feasible(random.Random(0), MEAN_SAMPLES)
+            except SamplingError:
+                self._samples = []
+        return self._samples
 
     def mean(self, space: Space, default: Estimate) -> dict[str, float | None]:
         """Mean over uniformly sampled feasible configurations (what random search pays)."""
@@ -460,16 +478,16 @@ class Estimator:
 
     # ------------------------------------------------------------- forecast
 
-    def forecast(self, ctx: Context, report: SpaceReport) -> Forecast | None:
+    def forecast(self, ctx: Context, report: SpaceReport, space: Space) -> Forecast | None:
         optimize = self.program.optimize
-        if optimize is None or report.estimates is None:
+        if optimize is None:
             return None
         dev_rows = self._dev_rows()
         trials = optimize.trials
         if report.sampler == "grid" and report.budget_size is not None:
             trials = min(trials, report.budget_size)  # a grid tries each configuration once
-        mean = report.estimates.mean
-        default = report.estimates.default
+        default = self.estimate({v.name: v.default for v in space.vars})
+        mean = self.mean(space, default)
         calls_per_example = sum(s.calls for s in default.steps)
         demos = max((self._max_demos(step) for step in self.program.steps.values()), default=0)
         train_rows = self._rows_of(optimize.trainset)

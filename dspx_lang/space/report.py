@@ -6,7 +6,9 @@ Plain data, computed once per compilation. Sizes are counts of configurations
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Forecast:
 
 @dataclass
 class SpaceReport:
+    """Estimates are computed on first use: `dspxc check` needs only what its checks use."""
+
     program: str
     variable_count: int
     continuous_count: int
@@ -96,7 +100,31 @@ class SpaceReport:
     budget_size: int | None
     satisfiable: bool | None
     sampler: str | None
-    estimates: Estimates | None = None
+    compute_estimates: Callable[[], Estimates] | None = field(default=None, repr=False)
+    _estimates: Estimates | None = field(default=None, repr=False)
     budgets: list[BudgetPrune] = field(default_factory=list)
     forecast: Forecast | None = None
     unused: list[str] = field(default_factory=list)
+
+    @property
+    def estimates(self) -> Estimates | None:
+        if self._estimates is None and self.compute_estimates is not None:
+            self._estimates = self.compute_estimates()
+        return self._estimates
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data (JSON-ready apart from infinities), estimates included."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith(
+            ("_", "compute"))}
+        data["estimates"] = self.estimates
+        return cast(dict[str, Any], _plain(data))
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

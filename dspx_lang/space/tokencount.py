@@ -56,7 +56,10 @@ class TokenCounter:
         return self.memo[key]
 
     def messages(self, messages: Sequence[Mapping[str, Any]], model_id: str) -> int:
-        key = self._key("m", json.dumps(messages, sort_keys=True, default=str), model_id)
+        payload = "\x1e".join(
+            "\x1f".join(f"{k}={v}" for k, v in sorted(m.items())) for m in messages
+        )
+        key = self._key("m", payload, model_id)
         if key not in self.memo:
             self.memo[key] = tokens.count_message_tokens(messages, model_id)
             self.dirty = True

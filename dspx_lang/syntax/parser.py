@@ -3,10 +3,11 @@
 Contract: `parse` accepts any text and always returns a module. Syntax errors
 become E001 diagnostics with what was expected; the parser recovers so later
 errors are reported too and the tree keeps every declaration and program item
-that parsed (the editor needs it). The lexer reads every keyword as a keyword;
-since keywords are contextual, a keyword the parser rejects where a name fits
-is re-read as that name (`var model`, `model: model`), unless it opens a line
-and is followed by what it introduces (`var x`). Recovery, in order:
+that parsed (the editor needs it). Keywords are contextual: the lexer turns a
+keyword into a name where the parser state takes a name but not the keyword
+(`var model`, `model: model`); where LALR state merging hides that, a keyword
+the parser rejects is re-read as a name, unless it opens a line and is
+followed by what it introduces (`var x`). Recovery, in order:
   * a token that opens a declaration or a program item at the start of a line,
     or a closing bracket, resynchronises: missing `)`/`]`/`}` are inserted when
     that lets the token continue the tree, else the unfinished construct is
@@ -19,12 +20,14 @@ At most one error is reported per line, so one mistake does not cascade.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
 
 from lark import Lark, Token, Tree
+from lark.common import LexerConf
+from lark.lexer import BasicLexer, Lexer, LexerState
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
@@ -72,7 +75,8 @@ _FRIENDLY = {
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What follows a keyword that opens a construct: a name, a block, a label.
-_INTRODUCES = re.compile(r"(?!(?:and|or|in|not)(?![A-Za-z0-9_]))[A-Za-z_{\"]")
+# What follows a keyword that opens a construct (`var x`, `optimize {`, `constraint "a":`).
+_FOLLOWED = re.compile(r"[ \t]*(?:(?!(?:and|or|in)(?![A-Za-z0-9_]))[A-Za-z_{]|([\"(]))")
 RESERVED = frozenset({"in", "out", "and", "or", "not", "true", "false"})
 _SKIP_RUN = re.compile(r"[^\s{}()\[\],\"]*")
 
@@ -96,12 +100,54 @@ def _collect_comment(token: Token) -> Token:
     return token
 
 
+class _KeywordLexer(Lexer):
+    """lark's basic lexer (one regex), with contextual keywords: a keyword the parser
+    state cannot take, where it can take a name, is a name. The same rule as lark's
+    contextual lexer, without compiling a regex per parser state (~100 ms per process)."""
+
+    __future_interface__ = 2
+
+    def __init__(self, conf: LexerConf) -> None:
+        self.basic = BasicLexer(conf)
+        self.keywords = frozenset(
+            t.name
+            for t in conf.terminals
+            if t.pattern.type == "str"
+            and _IDENTIFIER.fullmatch(t.pattern.value)
+            and t.pattern.value not in RESERVED
+        )
+
+    def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
+        table = parser_state.parse_conf.parse_table.states
+        keywords = self.keywords
+        for token in self.basic.lex(state, parser_state):
+            if token.type in keywords:
+                actions = table[parser_state.position]
+                if (
+                    token.type not in actions
+                    and "NAME" in actions
+                    and not opens_construct(state.text.text, token)
+                ):
+                    token.type = "NAME"
+            yield token
+
+
+def opens_construct(text: str, token: Token) -> bool:
+    """Does this keyword open a line and have after it what it introduces (`var x`)?
+    Then it starts a new construct even where an unfinished one could take a name."""
+    start = token.start_pos or 0
+    if text[text.rfind("\n", 0, start) + 1 : start].strip():
+        return False
+    match = _FOLLOWED.match(text, token.end_pos or start)
+    return match is not None and (match.group(1) is None or token.type == "CONSTRAINT")
+
+
 @cache
 def _parser() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer="basic",
+        lexer=_KeywordLexer,
         keep_all_tokens=True,
         maybe_placeholders=True,
         transformer=_Callbacks(),
@@ -268,8 +314,7 @@ class _Recovery:
         text = str(token)
         if token.type == "NAME" or not _IDENTIFIER.fullmatch(text) or text in RESERVED:
             return False
-        after = self.source.text[token.end_pos or 0 :].lstrip(" \t")
-        if self.at_line_start(token) and _INTRODUCES.match(after):
+        if opens_construct(self.source.text, token):
             return False
         name = Token(
             "NAME",
@@ -296,11 +341,6 @@ class _Recovery:
         end = match.end() if match else pos + 1
         lexer.line_ctr.feed(text[pos:end])
         return True
-
-    def at_line_start(self, token: Token) -> bool:
-        start = token.start_pos or 0
-        line_start = self.source.line_start(self.source.line_of(start))
-        return not self.source.text[line_start:start].strip()
 
     def is_sync(self, token: Token) -> bool:
         if token.type == "RBRACE" or token.type in ("RPAR", "RSQB"):
