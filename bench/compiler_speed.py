@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gen_large import generate  # noqa: E402
+from gen_large import generate
 
 ROOT = Path(__file__).parents[1]
 

@@ -27,8 +27,8 @@ from typing import Any, cast
 
 from lark import Lark, Token, Tree
 from lark.common import LexerConf
-from lark.lexer import BasicLexer, Lexer, LexerState
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.lexer import BasicLexer, Lexer, LexerState
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from dspx_lang.diagnostics import Diagnostic, Severity
