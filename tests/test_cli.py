@@ -16,7 +16,11 @@ EXAMPLES = ROOT / "examples"
 def dspxc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dspx_lang", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
     )
 
 
@@ -54,9 +58,12 @@ def test_json_output_has_lsp_ranges(tmp_path: Path) -> None:
     result = dspxc("check", "--format", "json", str(bad))
     assert result.returncode == 1
     [item] = json.loads(result.stdout)
-    assert item["code"] == "E101" and item["severity"] == "error"
-    assert item["range"] == {"start": {"line": 1, "character": 6},
-                             "end": {"line": 1, "character": 7}}
+    assert item["code"] == "E101"
+    assert item["severity"] == "error"
+    assert item["range"] == {
+        "start": {"line": 1, "character": 6},
+        "end": {"line": 1, "character": 7},
+    }
     assert item["related"][0]["range"]["start"] == {"line": 0, "character": 6}
     assert item["name"] == "duplicate-definition"
 
@@ -97,9 +104,11 @@ def test_usage_errors_and_help() -> None:
     assert dspxc("check").returncode == 2
     assert dspxc("frobnicate").returncode == 2
     help_text = dspxc("check", "--help")
-    assert help_text.returncode == 0 and "examples:" in help_text.stdout
+    assert help_text.returncode == 0
+    assert "examples:" in help_text.stdout
     version = dspxc("--version")
-    assert version.returncode == 0 and version.stdout.startswith("dspxc ")
+    assert version.returncode == 0
+    assert version.stdout.startswith("dspxc ")
 
 
 def test_fmt_rewrites_checks_and_refuses_syntax_errors(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ ROOT = Path(__file__).parents[1]
 
 def test_diagnostics_reference_is_generated_from_the_registry() -> None:
     committed = (ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
-    assert committed == generate(), "run: python -m dspx_lang.diagnostics.docgen > docs/diagnostics.md"
+    assert committed == generate(), (
+        "run: python -m dspx_lang.diagnostics.docgen > docs/diagnostics.md"
+    )
 
 
 def test_every_registered_code_is_documented() -> None:
