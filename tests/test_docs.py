@@ -28,5 +28,6 @@ def test_registry_entries_are_complete() -> None:
     for code in CODES.values():
         assert re.fullmatch(r"[EWI]\d{3}", code.id)
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", code.name), code.name
-        assert code.summary and code.why and code.example and code.fix, code.id
+        for part in (code.summary, code.why, code.example, code.fix):
+            assert part, code.id
     assert len({c.name for c in CODES.values()}) == len(CODES)
