@@ -2,8 +2,9 @@
 
 Contract: `expected_at(text, offset)` never raises. It parses the text of the
 top-level declaration around `offset`, up to `offset`, with the same LALR
-tables as `parse` (so contextual keywords are keywords exactly where the
-grammar says), skipping tokens the parser rejects, and reports:
+tables as `parse`, reading a keyword the parser rejects as a name where a name
+fits (keywords are contextual, as in `parse`) and skipping other tokens the
+parser rejects, and reports:
   * the terminals the parser would accept next (keywords also as their text);
   * the identifier (or string) being typed at the cursor, which is not fed;
   * the trail: the tokens and finished nodes of the constructs still open at
@@ -20,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from dspx_lang.syntax import ast
 from dspx_lang.syntax.parser import _fork, _parser
-from dspx_lang.syntax.transform import STATE, ParseState
+from dspx_lang.syntax.transform import STATE, ParseState, flatten
 
 __all__ = ["Expected", "TrailItem", "decl_start", "expected_at"]
 
@@ -35,6 +36,7 @@ _DECL_LINE = re.compile(
 )
 # Regex terminals that are spelled like keywords.
 _KEYWORD_REGEXES = {"STEP_SIZE": "step", "RANGE_IN": "in", "MEMBER_IN": "in"}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_TOKENS = 20_000  # a declaration longer than this is not worth completing inside
 
 
@@ -104,12 +106,13 @@ class _Scan:
             if (tok.end_pos or 0) >= len(self.snippet) and _is_open_at_cursor(tok):
                 prefix = tok
                 break
-            trial = _fork(parser)
-            try:
-                trial.feed_token(tok)
-            except UnexpectedInput:
+            trial = _feed(parser, tok)
+            if trial is None and tok.type != "NAME" and _IDENTIFIER.fullmatch(str(tok)):
+                # Keywords are contextual: one the parser rejects where a name fits is a name.
+                trial = _feed(parser, Token.new_borrow_pos("NAME", str(tok), tok))
+            if trial is None:
                 continue  # tolerate what the parser rejects, like the error recovery does
-            # The lexer reads this very state object to pick its context: update it in place.
+            # The lexer thread holds this very state object: update it in place.
             parser.parser_state.state_stack = trial.parser_state.state_stack
             parser.parser_state.value_stack = trial.parser_state.value_stack
         terminals = frozenset(_accepts(parser))
@@ -140,10 +143,6 @@ class _Scan:
             try:
                 yield from thread.lex(parser.parser_state)  # type: ignore[no-untyped-call]
                 return
-            except UnexpectedToken as exc:
-                # The contextual lexer found a terminal this state does not expect.
-                if isinstance(exc.token, Token):
-                    yield exc.token
             except UnexpectedCharacters:
                 lexer = thread.state
                 if lexer is None:
@@ -170,6 +169,8 @@ class _Scan:
                 yield TrailItem("node", self.text[start:end], start, end, type(value).__name__)
             elif isinstance(value, Tree):
                 yield from self.trail(list(value.children))
+            elif isinstance(value, tuple):  # a list being built, as (rest, last item) pairs
+                yield from self.trail(flatten(value))
             elif isinstance(value, list):
                 yield from self.trail(value)
 
@@ -185,6 +186,16 @@ def _is_open_at_cursor(tok: Token) -> bool:
         )
         return not closed
     return bool(text) and (text[-1].isalnum() or text[-1] == "_") and not text[0].isdigit()
+
+
+def _feed(parser: InteractiveParser, tok: Token) -> InteractiveParser | None:
+    """A copy of `parser` that took `tok`, or None if it rejects it."""
+    trial = _fork(parser)
+    try:
+        trial.feed_token(tok)
+    except UnexpectedInput:
+        return None
+    return trial
 
 
 def _accepts(parser: InteractiveParser) -> set[str]:

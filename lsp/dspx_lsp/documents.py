@@ -144,11 +144,6 @@ class Documents:
         self._compiled[path] = _Compiled(generations, compilation)
         return compilation
 
-    def compiled(self, path: str) -> Compilation | None:
-        """The last compilation of `path`, current or not (never analyses)."""
-        compiled = self._compiled.get(path)
-        return compiled.compilation if compiled else None
-
     def importers(self, path: str) -> list[str]:
         """Open files (other than `path`) whose last compilation read `path`."""
         return [

@@ -3,22 +3,24 @@
 Contract (a law, checked by a property test on random edits): for every text,
 `IncrementalParseCache.parse(source)` returns what `dspx_lang.syntax.parse(source)`
 returns - the same declarations, nodes, spans, docs, comments and E001
-diagnostics, in the same order. Where `parse` raises (a parser bug), it never
-raises: it keeps the declarations of the chunks that parse and reports an E001
-"internal parser error" over the chunk that does not, so the editor keeps
-working on the rest of the file.
+diagnostics, in the same order.
 
 How: the text is cut into chunks, each starting at a line that opens a
 top-level declaration at column 0, moved up over the comment lines right above
 it (a `///` doc belongs to the declaration below). Each chunk is parsed alone
 with the text before it blanked to whitespace, so offsets are the file's. An
-unchanged chunk is reused; one that only moved is copied with shifted spans.
-The chunked result is used only where it must equal a whole-file parse: every
-chunk but one parses cleanly, so the parser is at the top level at each
-boundary, and that one is the last chunk, or parsing it together with the next
-chunk gives exactly their two parses side by side (so it ends at the top level:
-no unexpected end of file, no unterminated comment or string running on, no
-giving up). Otherwise the whole file is parsed.
+unchanged chunk is reused; one that only moved has its spans shifted in place
+(see `_move` for why that is safe).
+
+A chunk followed by another is parsed with a probe after it, `import ""`, on a
+line of its own: the probe parses as a clean declaration exactly when the
+parser is back at the top level after the chunk (anywhere else it is an error
+on a fresh line, or it is swallowed by an unterminated comment or string, or
+the parser gave up). Then the chunk's parse, without the probe's declaration,
+is what the whole-file parse produces for it. The chunked result is used only
+where that holds (see `_confine`); the stretch from the first to the last
+chunk with errors is parsed as one piece, since error recovery carries state
+from one error to the next. Otherwise the whole file is parsed.
 """
 
 from __future__ import annotations
@@ -28,18 +30,16 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-from dspx_lang.diagnostics import Diagnostic, Severity
+from dspx_lang.diagnostics import Diagnostic
 from dspx_lang.semantics import ParseCache
 from dspx_lang.source import SourceFile, Span
 from dspx_lang.syntax import ParseResult, ast, parse
-from dspx_lsp.guard import log
 
 _DECL_LINE = re.compile(
     r"^(?:import|model|enum|class|signature|tool|dataset|program|test)(?![A-Za-z0-9_])", re.M
 )
-N = TypeVar("N", bound=ast.Node)
+PROBE = 'import ""'
 
 
 @dataclass(slots=True)
@@ -49,7 +49,10 @@ class _Chunk:
     decls: list[ast.TopLevel]
     comments: list[ast.Comment]
     diagnostics: list[Diagnostic]
-    failed: bool = False  # the parser raised on this chunk (a parser bug)
+    at_top: bool  # the parser is at the top level after it (always true for the last chunk)
+    probed: bool  # parsed with the probe after it (it was not the last chunk)
+    whole: bool = False  # the parser gave up and salvaged a module spanning all the text
+    nodes: list[ast.Node] | None = None  # every node once, for moving (built on first move)
 
     @property
     def end(self) -> int:
@@ -89,57 +92,75 @@ class IncrementalParseCache(ParseCache):
         if source.decode_error:
             self.stats.full += 1
             return parse(source)
-        previous: dict[str, list[_Chunk]] = {}
+        previous: dict[tuple[str, bool], list[_Chunk]] = {}
         for chunk in self.chunks.get(source.path, []):
-            previous.setdefault(chunk.text, []).append(chunk)
+            previous.setdefault((chunk.text, chunk.probed), []).append(chunk)
+        cuts = boundaries(source.text)
         chunks = [
-            self._chunk(source, start, end, previous) for start, end in boundaries(source.text)
+            self._chunk(source, start, end, n < len(cuts) - 1, previous)
+            for n, (start, end) in enumerate(cuts)
         ]
         self.chunks[source.path] = chunks
-        if not _equivalent(source, chunks):
+        pieces = _confine(source, chunks)
+        if pieces is None:
             self.stats.full += 1
-            try:
-                return parse(source)
-            except Exception:  # a parser bug: keep what the chunks could parse
-                log.exception(
-                    "dspx: the parser failed on %s; using the declarations it could parse",
-                    source.path,
-                )
+            return parse(source)
         self.stats.incremental += 1
-        decls = [d for c in chunks for d in c.decls]
+        decls = [d for c in pieces for d in c.decls]
+        span = Span(decls[0].span.start, decls[-1].span.end) if decls else ast.NO_SPAN
         module = ast.Module(
             decls=decls,
-            comments=[m for c in chunks for m in c.comments],
-            span=Span(decls[0].span.start, decls[-1].span.end) if decls else ast.NO_SPAN,
+            comments=[m for c in pieces for m in c.comments],
+            span=Span(0, len(source.text)) if pieces[-1].whole else span,
         )
-        return ParseResult(source, module, [d for c in chunks for d in c.diagnostics])
+        return ParseResult(source, module, [d for c in pieces for d in c.diagnostics])
 
     def _chunk(
-        self, source: SourceFile, start: int, end: int, previous: dict[str, list[_Chunk]]
+        self,
+        source: SourceFile,
+        start: int,
+        end: int,
+        probe: bool,
+        previous: dict[tuple[str, bool], list[_Chunk]],
     ) -> _Chunk:
         text = source.text[start:end]
-        candidates = previous.get(text)
+        candidates = previous.get((text, probe))
         if candidates:
             self.stats.chunks_reused += 1
-            same = next((c for c in candidates if c.start == start), None)
-            return same if same is not None else _moved(candidates[0], start)
-        self.stats.chunks_parsed += 1
-        try:
-            result = _parse_at(source, start, text)
-        except Exception as exc:  # a parser bug: report it here and keep the other chunks
-            span = Span(start, start + len(text.rstrip()))
-            message = f"internal parser error ({type(exc).__name__}); please report this file"
-            return _Chunk(
-                start,
-                text,
-                [],
-                [],
-                [Diagnostic("E001", Severity.ERROR, message, source.path, span)],
-                failed=True,
+            chunk = candidates.pop(
+                next((i for i, c in enumerate(candidates) if c.start == start), 0)
             )
-        return _Chunk(
-            start, text, list(result.module.decls), result.module.comments, result.diagnostics
+            if chunk.start != start:
+                _move(chunk, start)
+            return chunk
+        self.stats.chunks_parsed += 1
+        return _parse_chunk(source, start, text, probe)
+
+
+def _parse_chunk(source: SourceFile, start: int, text: str, probe: bool) -> _Chunk:
+    """Parse `text` standing at `start`; with `probe`, also learn if it ends at the top level."""
+    newlines = source.text.count("\n", 0, start)
+    blank = "\n" * newlines + " " * (start - newlines)
+    parsed = blank + text + (PROBE if probe else "")
+    result = parse(SourceFile(source.path, parsed))
+    decls = list(result.module.decls)
+    # The parser spans a module it salvaged after giving up over the whole text.
+    whole = result.module.span != (
+        Span(decls[0].span.start, decls[-1].span.end) if decls else ast.NO_SPAN
+    )
+    diagnostics = result.diagnostics
+    at_top = True
+    if probe:
+        end = start + len(text)
+        last = decls[-1] if decls else None
+        at_top = (
+            isinstance(last, ast.Import)
+            and last.span.start == end
+            and all(d.span.start < end for d in diagnostics)
         )
+        if at_top:
+            decls.pop()
+    return _Chunk(start, text, decls, result.module.comments, diagnostics, at_top, probe, whole)
 
 
 def boundaries(text: str) -> list[tuple[int, int]]:
@@ -158,69 +179,46 @@ def boundaries(text: str) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def _equivalent(source: SourceFile, chunks: list[_Chunk]) -> bool:
-    """Is the concatenation of the chunk parses exactly the whole-file parse?"""
-    failing = [i for i, c in enumerate(chunks) if c.diagnostics]
-    if len(failing) > 1 or any(c.failed for c in chunks):
-        return False
-    if not failing or failing[0] == len(chunks) - 1:
-        return True
-    # The failing chunk must leave the parser at the top level for the next one: check
-    # that parsing the two together gives exactly the two parses side by side.
-    first, second = chunks[failing[0]], chunks[failing[0] + 1]
-    try:
-        joint = _parse_at(source, first.start, first.text + second.text)
-    except Exception:  # a parser bug; the caller parses the whole file instead
-        return False
-    return (
-        len(joint.module.decls) == len(first.decls) + len(second.decls)
-        and all(
-            same_tree(a, b)
-            for a, b in zip(joint.module.decls, [*first.decls, *second.decls], strict=True)
-        )
-        and _comments(joint.module.comments) == _comments([*first.comments, *second.comments])
-        and joint.diagnostics == first.diagnostics
-    )
+def _confine(source: SourceFile, chunks: list[_Chunk]) -> list[_Chunk] | None:
+    """Pieces whose parses, side by side, are exactly the whole-file parse; None if unsure.
+
+    Clean chunks stand alone (they end at the top level). The chunks from the first to
+    the last one with errors are parsed as one piece (error recovery carries state from
+    one error to the next), which must end at the top level as well.
+    """
+    failing = [i for i, c in enumerate(chunks) if c.diagnostics or not c.at_top]
+    if not failing:
+        return chunks
+    first, last = failing[0], failing[-1]
+    piece = chunks[first]
+    if last > first:
+        start = piece.start
+        text = source.text[start : chunks[last].end]
+        piece = _parse_chunk(source, start, text, probe=last < len(chunks) - 1)
+    if not piece.at_top:
+        return None
+    return [*chunks[:first], piece, *chunks[last + 1 :]]
 
 
-def _parse_at(source: SourceFile, start: int, text: str) -> ParseResult:
-    """Parse `text` as if it stood at `start` in `source` (what precedes it is blanked)."""
-    newlines = source.text.count("\n", 0, start)
-    blank = "\n" * newlines + " " * (start - newlines)
-    return parse(SourceFile(source.path, blank + text))
+def _move(chunk: _Chunk, start: int) -> None:
+    """Move a reused chunk to `start`, shifting its nodes' spans in place.
 
-
-def _moved(chunk: _Chunk, start: int) -> _Chunk:
+    In place, because copying every node after each keystroke costs more than the
+    parse it saves. Safe: only this cache hands these nodes out, and a compilation
+    built on the old text is never read again - its file's generation changed with
+    the edit, so `Documents.compile` analyses anew before answering anything.
+    """
     delta = start - chunk.start
-    return _Chunk(
-        start,
-        chunk.text,
-        [shift(d, delta) for d in chunk.decls],
-        [shift(c, delta) for c in chunk.comments],
-        [_shift_diagnostic(d, delta) for d in chunk.diagnostics],
-    )
-
-
-_FIELDS: dict[type[Any], tuple[str, ...]] = {}
-
-
-def shift(node: N, delta: int) -> N:
-    """A copy of `node` and everything under it with every span moved by `delta`."""
-    cls = type(node)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    copy = object.__new__(cls)
-    for name in names:
-        value = getattr(node, name)
-        if isinstance(value, Span):
-            value = Span(value.start + delta, value.end + delta)
-        elif isinstance(value, ast.Node):
-            value = shift(value, delta)
-        elif isinstance(value, list):
-            value = [shift(v, delta) if isinstance(v, ast.Node) else v for v in value]
-        object.__setattr__(copy, name, value)
-    return copy
+    if chunk.nodes is None:
+        unique: dict[int, ast.Node] = {}
+        for top in [*chunk.decls, *chunk.comments]:
+            unique.update((id(n), n) for n in ast.walk(top))
+        chunk.nodes = list(unique.values())
+    for node in chunk.nodes:
+        span = node.span
+        node.span = Span(span.start + delta, span.end + delta)
+    chunk.diagnostics = [_shift_diagnostic(d, delta) for d in chunk.diagnostics]
+    chunk.start = start
 
 
 def _shift_diagnostic(diagnostic: Diagnostic, delta: int) -> Diagnostic:

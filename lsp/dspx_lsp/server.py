@@ -9,7 +9,8 @@ compiler's `Compilation`; each handler is `guarded`, so one failing feature
 answers with an empty result and the server keeps running.
 
 Initialization options (all optional):
-  debounceMs      delay between the last edit and re-analysis (default 10)
+  debounceMs      edits closer together than this are analysed once, this
+                  long after the last of them (default 20; see `sync`)
   clientCommands  true when the client registers the VS Code extension's
                   commands; code lenses then invoke `dspx.runTestAtCursor`,
                   `dspx.showEstimates`, `dspx.showPromptAtCursor`, which show
@@ -48,7 +49,7 @@ from dspx_lsp.features import (
     symbols,
 )
 
-DEFAULT_DEBOUNCE = 0.010
+DEFAULT_DEBOUNCE = 0.020
 
 FEATURES: tuple[Callable[[DspxServer], None], ...] = (
     sync.register,

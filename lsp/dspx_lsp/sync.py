@@ -1,12 +1,15 @@
 """Document synchronisation and debounced re-analysis.
 
 Contract: open/change/close keep `Documents` current (incremental changes are
-applied with the buffer's own UTF-16 position mapping). Every change schedules
-a re-analysis of that document after `debounce` seconds; a newer change to the
-same document cancels the pending one (the last text wins), so a burst of
-changes is analysed once. When it runs, the document's diagnostics are
-published first, then those of the open documents that import it. Opening and
-saving publish at once. A failure while publishing is logged, never raised.
+applied with the buffer's own UTF-16 position mapping). Re-analysis is
+debounced per document with a leading edge: a change that comes after a quiet
+spell (no change to that document for `debounce` seconds) is analysed at once,
+so a typist sees diagnostics with no added delay; a change that follows
+another within `debounce` cancels the pending analysis and waits `debounce`
+(the last text wins), so a burst of changes is analysed once, at its end.
+When it runs, the document's diagnostics are published first, then those of
+the open documents that import it. Opening and saving publish at once. A
+failure while publishing is logged, never raised.
 """
 
 from __future__ import annotations
@@ -27,13 +30,20 @@ class Scheduler:
     def __init__(self, server: DspxServer) -> None:
         self.server = server
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.last_change: dict[str, float] = {}
 
     def schedule(self, path: str, delay: float | None = None) -> None:
+        """Analyse `path` after `delay`, or after the debounce rule (see the module doc)."""
         handle = self.pending.pop(path, None)
         if handle is not None:
             handle.cancel()
-        wait = self.server.options.debounce if delay is None else delay
-        self.pending[path] = asyncio.get_running_loop().call_later(wait, self.run, path)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        quiet = now - self.last_change.get(path, float("-inf"))
+        self.last_change[path] = now
+        debounce = self.server.options.debounce
+        wait = delay if delay is not None else (0.0 if quiet >= debounce else debounce)
+        self.pending[path] = loop.call_later(wait, self.run, path)
 
     def cancel(self, path: str) -> None:
         handle = self.pending.pop(path, None)

@@ -120,6 +120,19 @@ class Editor:
         params: types.PublishDiagnosticsParams = await self.until(found, f"diagnostics of {name}")
         return list(params.diagnostics)
 
+    async def eventually(
+        self, name: str, check: Callable[[list[types.Diagnostic]], bool], after: int = 0
+    ) -> list[types.Diagnostic]:
+        """The first diagnostics published for `name` (after the first `after`) passing `check`."""
+        uri = self.uri(name)
+
+        def found() -> list[types.Diagnostic] | None:
+            mine = [list(p.diagnostics) for p in self.published if p.uri == uri][after:]
+            return next((d for d in mine if check(d)), None)
+
+        result: list[types.Diagnostic] = await self.until(found, f"the diagnostics of {name}")
+        return result
+
     def count(self, name: str) -> int:
         return sum(p.uri == self.uri(name) for p in self.published)
 
