@@ -9,9 +9,14 @@ from pathlib import Path
 
 
 def check(path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dspx_lang", "check", str(path)],
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "dspx_lang", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cache_follows_imports_datasets_and_new_files(tmp_path: Path) -> None:

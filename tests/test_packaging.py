@@ -18,18 +18,29 @@ def test_editable_install_uses_the_repository_grammar() -> None:
 
 def test_built_wheel_carries_grammar_and_language_server(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path),
-         str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [wheel] = tmp_path.glob("dspx-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert "dspx_lang/syntax/dspx.lark" in names
         assert "dspx_lsp/__init__.py" in names
-        assert archive.read("dspx_lang/syntax/dspx.lark") == (
-            ROOT / "grammar" / "dspx.lark"
-        ).read_bytes()
+        assert (
+            archive.read("dspx_lang/syntax/dspx.lark")
+            == (ROOT / "grammar" / "dspx.lark").read_bytes()
+        )
         unpacked = tmp_path / "site"
         archive.extractall(unpacked)
     probe = (
@@ -39,7 +50,12 @@ def test_built_wheel_carries_grammar_and_language_server(tmp_path: Path) -> None
         "print(grammar_path());"
         "print(len(parse(SourceFile('x.dspx', 'enum E { a }')).module.decls))"
     )
-    out = subprocess.run([sys.executable, "-c", probe, str(unpacked)], check=True,
-                         capture_output=True, text=True, timeout=120).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(unpacked)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()
     assert out[0].startswith(str(unpacked))
     assert out[1] == "1"

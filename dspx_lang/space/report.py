@@ -114,8 +114,11 @@ class SpaceReport:
 
     def to_data(self) -> dict[str, Any]:
         """Plain data (JSON-ready apart from infinities), estimates included."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith(
-            ("_", "compute"))}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not f.name.startswith(("_", "compute"))
+        }
         data["estimates"] = self.estimates
         return cast(dict[str, Any], _plain(data))
 

@@ -42,11 +42,18 @@ def main(shared: Path) -> None:
         sentences = SENTENCE.split(str(r["question"]).strip())
         if len(sentences) < 2:
             continue
-        qa.append({"context": sentences[:-1], "question": sentences[-1],
-                   "answer": str(gsm8k_final(str(r["answer"])))})
+        qa.append(
+            {
+                "context": sentences[:-1],
+                "question": sentences[-1],
+                "answer": str(gsm8k_final(str(r["answer"]))),
+            }
+        )
     write("qa_train.jsonl", qa[:30])
-    dev = [{"context": q["context"], "question": q["question"], "gold_answer": q["answer"]}
-           for q in qa[30:60]]
+    dev = [
+        {"context": q["context"], "question": q["question"], "gold_answer": q["answer"]}
+        for q in qa[30:60]
+    ]
     write("qa_dev.jsonl", dev)  # a different column name, to show dataset mappings
     intents = rows(shared / "bigbench" / "intent_recognition.jsonl")
     pairs = [{"utterance": r["utterance"], "intent": r["intent"]} for r in intents]
