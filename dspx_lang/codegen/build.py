@@ -29,6 +29,7 @@ from dspx_lang.runtime.program import Program
 __all__ = [
     "CompileResult",
     "DspxCompileError",
+    "checked_package",
     "compile_source",
     "load_source",
     "render_errors",
@@ -59,6 +60,15 @@ def compile_source(
         return CompileResult(compilation, None, None)
     package = lower(compilation)
     return CompileResult(compilation, package, generate(package))
+
+
+def checked_package(path: str | os.PathLike[str], *, color: bool = False) -> Package:
+    """The IR of a file without errors; else `DspxCompileError` with the rendered errors.
+    OSError when the file cannot be read."""
+    result = compile_source(path)
+    if result.package is None:
+        raise DspxCompileError(render_errors(result.compilation, color=color))
+    return result.package
 
 
 def render_errors(compilation: Compilation, *, color: bool = False) -> str:

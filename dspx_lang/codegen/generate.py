@@ -237,17 +237,14 @@ class _Writer:
             self.emit(head)
             self.emit(f"        return {call}({mapping})")
         self.emit("")
-        changes = [(_safe(v.name, frozenset({"self", "changes"})), v) for v in prog.variables]
+        changes = [(_safe(v.name, frozenset({"self"})), v) for v in prog.variables]
         sig = ", ".join(f"{p}: {self.var_type(v.domain)} | None = None" for p, v in changes)
         self.emit(f"    def configure(self{', *, ' + sig if sig else ''}) -> {name}:")
         self.emit(
             f"        {_docstring('A new program with these variables changed (None: unchanged).')}"
         )
-        self.emit("        changes: dict[str, object] = {}")
-        for py_name, var in changes:
-            self.emit(f"        if {py_name} is not None:")
-            self.emit(f"            changes[{var.name!r}] = {py_name}")
-        self.emit("        return self._configure(changes)")
+        values = ", ".join(f"{v.name!r}: {p}" for p, v in changes)
+        self.emit(f"        return self._configure({{{values}}})")
 
 
 def _field_args(f: ir.FieldDecl, py_name: str) -> list[str]:

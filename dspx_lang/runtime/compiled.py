@@ -130,7 +130,9 @@ class CompiledProgram(Generic[InputsT, OutputsT, ConfigT]):
         return self.outputs_model.model_validate(prediction.outputs)
 
     def _configure(self, changes: dict[str, Any]) -> Self:
-        return self._derive(self.runtime.configure(**changes))
+        """Generated `configure` passes every variable; None means unchanged."""
+        given = {name: value for name, value in changes.items() if value is not None}
+        return self._derive(self.runtime.configure(**given))
 
     def with_config(self, config: ConfigT | Mapping[str, Any]) -> Self:
         return self._derive(self.runtime.with_config(_as_dict(config)))

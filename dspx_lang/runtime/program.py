@@ -135,7 +135,7 @@ class Program:
         other._history = deque(maxlen=HISTORY_SIZE)
         return other
 
-    def configure(self, **values: Any) -> Program:
+    def configure(self, /, **values: Any) -> Program:
         """A program with these variables changed; checked against domains and constraints."""
         return self._derive(_config=resolve_config(self._decl, self._config, values))
 
@@ -153,7 +153,7 @@ class Program:
         self._check_steps(instructions)
         return self._derive(_instructions={**self._instructions, **instructions})
 
-    def with_model(self, name: str, **overrides: Any) -> Program:
+    def with_model(self, name: str, /, **overrides: Any) -> Program:
         """A program whose model `name` uses these `ModelSpec` fields (e.g. `api_base`)."""
         if name not in self._package.models:
             known = ", ".join(self._package.models)
@@ -194,10 +194,10 @@ class Program:
 
     # ------------------------------------------------------------------ running
 
-    def __call__(self, **inputs: Any) -> Prediction:
+    def __call__(self, /, **inputs: Any) -> Prediction:
         return self.run(inputs)
 
-    async def acall(self, **inputs: Any) -> Prediction:
+    async def acall(self, /, **inputs: Any) -> Prediction:
         return await self.arun(inputs)
 
     def run(self, inputs: Mapping[str, Any]) -> Prediction:
@@ -272,6 +272,27 @@ class Program:
                 native_tools=plan.native_tools,
             )
         return shown
+
+    def describe_step(self, step: str) -> str:
+        """One line on how `step` runs under this configuration (module, model, adapter...)."""
+        self._check_steps({step: None})
+        plan = self._ensure_plans()[step]
+        s = plan.settings
+        parts = [
+            f"{s.module} {plan.step.signature}",
+            f"model {s.model} ({plan.model.model_id}, {plan.model.resolved_transport()})",
+            f"adapter {s.adapter}" + (" (structured output)" if plan.native_structured else ""),
+        ]
+        if s.temperature is not None:
+            parts.append(f"temperature {s.temperature:g}")
+        if s.demos:
+            parts.append(f"demos {len(plan.demos)} of {s.demos}")
+        if s.module in ("pot", "react"):
+            parts.append(f"max_iters {s.max_iters}")
+        if plan.tools:
+            calling = "function calling" if plan.native_tools else "text protocol"
+            parts.append(f"tools {', '.join(plan.tools)} ({calling})")
+        return ", ".join(parts)
 
     # ---------------------------------------------------------------- internals
 
