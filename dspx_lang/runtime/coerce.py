@@ -7,7 +7,8 @@ Contract:
   otherwise it is decoded JSON (json adapter, program inputs, tool arguments, sandbox output).
 - Only unambiguous repairs: surrounding whitespace, quotes and code fences; trailing commas
   and Python-literal syntax in JSON; `"0.8"` for a float and `"3"` / `3.0` for an int;
-  case-insensitive enum and literal values (also `Enum.value`); `yes`/`no` for bools; a
+  case-insensitive enum and literal values (also `Enum.value`, and wrapped in `**`, `[[ ]]`
+  or quotes, as small models write them); `yes`/`no` for bools; a
   Markdown bullet list for a list of scalars; `null`/`none`/empty for an optional.
   Anything else is an error, never a guess.
 - Checks (`@range`, `@len`, `@pattern`) run on the coerced value; `@pattern` uses
@@ -37,6 +38,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.*\S)\s*$")
 _TRUE = frozenset({"true", "yes"})
 _FALSE = frozenset({"false", "no"})
 _NULL = frozenset({"", "null", "none"})
+_WRAPPING = " \t\n*[]\"'`"
 
 
 class CoercionError(ValueError):
@@ -131,6 +133,11 @@ def _unquote(text: str) -> str:
         if len(body) >= 2 and body[0] == quote and body[-1] == quote:
             return body[1:-1].strip()
     return body
+
+
+def _unwrap(text: str) -> str:
+    """A choice as small models dress it: `**get_weather**`, `[[ get_weather ]]`, `"x".`"""
+    return _unquote(text).strip(_WRAPPING).rstrip(".").strip(_WRAPPING)
 
 
 def _shown(value: Any) -> str:
@@ -251,8 +258,7 @@ def _choice(values: tuple[str, ...], enum: str | None) -> Coerce:
         if isinstance(value, str):
             if value in exact:
                 return value
-            word = _unquote(value).rstrip(".").strip()
-            lowered = word.lower()
+            lowered = _unwrap(value).lower()
             if prefix and lowered.startswith(prefix):
                 lowered = lowered[len(prefix) :]
             if lowered in folded:

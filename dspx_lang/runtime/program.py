@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
+import os
+import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from dspx_lang.ir import schema as ir
@@ -44,17 +47,69 @@ HISTORY_SIZE = 100
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
 class _Shared:
-    """What a program and the programs derived from it share: the client."""
+    """What a program and the programs derived from it share: the client, and one event
+    loop per calling thread for synchronous calls (reused: a new loop per call costs more
+    than the rest of the runtime's work on a call)."""
 
-    client: LMClient | None
-    owned: bool
+    def __init__(self, client: LMClient | None, owned: bool) -> None:
+        self.client = client
+        self.owned = owned
+        self._local = threading.local()
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_loops, self._loops)
 
     def get(self) -> LMClient:
-        if self.client is None:
-            self.client = LMClient()
-        return self.client
+        with self._lock:
+            if self.client is None:
+                self.client = LMClient()
+            return self.client
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` to completion on this thread's loop; on a helper thread when an event
+        loop already runs here (a sync call from async code or a notebook)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dspx-run") as pool:
+                return pool.submit(asyncio.run, coro).result()
+        loop = self._loop()
+        task = loop.create_task(coro)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            # Interrupted (Ctrl-C): cancel the run instead of leaving it pending on the loop.
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+            raise
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        owner = getattr(self._local, "owner", None)
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed() or owner != os.getpid():
+            loop = asyncio.new_event_loop()
+            self._local.loop, self._local.owner = loop, os.getpid()
+            with self._lock:
+                self._loops.append(loop)
+        return loop
+
+    def close(self) -> None:
+        if self.owned and self.client is not None:
+            self.client.close()
+            self.client = None
+        _close_loops(self._loops)
+
+
+def _close_loops(loops: list[asyncio.AbstractEventLoop]) -> None:
+    for loop in list(loops):
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+        if loop.is_closed():
+            loops.remove(loop)
 
 
 class Program:
@@ -113,6 +168,10 @@ class Program:
     @property
     def client(self) -> LMClient:
         return self._shared.get()
+
+    def __repr__(self) -> str:
+        config = ", ".join(f"{k}={v!r}" for k, v in self._config.items() if len(repr(v)) < 40)
+        return f"<dspx Program {self.name} ({config})>"
 
     def estimate(self) -> ir.ProgramEstimate | None:
         """The compile-time estimates (default configuration, min and max over the space)."""
@@ -187,10 +246,8 @@ class Program:
         )
 
     def close(self) -> None:
-        """Close the LM client if this program created it."""
-        if self._shared.owned and self._shared.client is not None:
-            self._shared.client.close()
-            self._shared.client = None
+        """Close the LM client if this program created it, and its event loops."""
+        self._shared.close()
 
     # ------------------------------------------------------------------ running
 
@@ -201,7 +258,7 @@ class Program:
         return await self.arun(inputs)
 
     def run(self, inputs: Mapping[str, Any]) -> Prediction:
-        return _run_sync(self.arun(inputs))
+        return self._shared.run(self.arun(inputs))
 
     async def arun(self, inputs: Mapping[str, Any]) -> Prediction:
         started = time.perf_counter()
@@ -401,21 +458,6 @@ async def _run_graph(
     finally:
         for task in tasks.values():
             task.cancel()
-
-
-def _run_sync(coro: Awaitable[T]) -> T:
-    """Run a coroutine to completion from synchronous code, on this thread when no event loop
-    runs here, else on a helper thread (a sync call from inside async code or a notebook)."""
-
-    async def main() -> T:
-        return await coro
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(main())
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dspx-run") as pool:
-        return pool.submit(asyncio.run, main()).result()
 
 
 def _plain(value: Any) -> Any:

@@ -3,6 +3,7 @@ demos, instructions, endpoint overrides and rendering."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,20 @@ def test_json_adapter_values_are_coerced(
     lm_server.script(f'```json\n{{"Mood": "HAPPY", "score": "0.5", "items": {items},}}\n```')
     program = build(tmp_path, RATE, lm_server.base_url, lm_client).configure(adapter="json")
     assert dict(program(text="x").outputs) == RATE_VALUES
+
+
+async def test_sync_call_from_async_code_and_threads(
+    tmp_path: Path, lm_server: FakeLMServer, lm_client: LMClient
+) -> None:
+    lm_server.delay_s = 0.05
+    lm_server.respond_with(lambda request: reply("chat", GOOD))
+    program = build(tmp_path, QA, lm_server.base_url, lm_client)
+    # A sync call inside a running event loop runs on a helper thread instead of failing.
+    assert program(question="from async code").answer == "Paris"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: program(question=f"q{i}").answer, range(12)))
+    assert answers == ["Paris"] * 12
+    assert lm_server.max_in_flight >= 2
+    assert (await program.acall(question="awaited")).answer == "Paris"
+    program.close()
+    assert program(question="after close").answer == "Paris"  # loops are made again
