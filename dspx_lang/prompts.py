@@ -257,10 +257,9 @@ def react_stop_message(spec: PromptSpec) -> Message:
 @functools.lru_cache(maxsize=512)
 def _system(spec: PromptSpec, native_structured: bool, native_tools: bool) -> str:
     outputs = lm_outputs(spec)
-    parts = [
-        _field_list("Your input fields are:", spec.inputs, describe_type=False),
-        _field_list("Your output fields are:", outputs, describe_type=True),
-    ]
+    parts = [_field_list("Your output fields are:", outputs, describe_type=True)]
+    if spec.inputs:
+        parts.insert(0, _field_list("Your input fields are:", spec.inputs, describe_type=False))
     if spec.adapter == "json":
         keys = ", ".join(json.dumps(f.name) for f in outputs)
         parts.append(
@@ -291,8 +290,16 @@ def _system(spec: PromptSpec, native_structured: bool, native_tools: bool) -> st
             "You can call the tools you are given, several times if needed. When you have what "
             "you need, stop calling tools and respond with the output fields as described."
         )
-    parts.append(f"Your task: {spec.instructions.strip()}")
+    parts.append(f"Your task: {spec.instructions.strip() or _default_task(spec)}")
     return "\n\n".join(parts)
+
+
+def _default_task(spec: PromptSpec) -> str:
+    """The task of a signature without instructions, from its field names."""
+    outputs = ", ".join(f"`{f.name}`" for f in spec.outputs)
+    if not spec.inputs:
+        return f"Produce {outputs}."
+    return f"Given {', '.join(f'`{f.name}`' for f in spec.inputs)}, produce {outputs}."
 
 
 def _field_list(title: str, fields: Sequence[FieldSpec], *, describe_type: bool) -> str:

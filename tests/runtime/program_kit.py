@@ -17,7 +17,7 @@ from dspx_lang.runtime.lm import LMClient
 from dspx_lang.runtime.program import Program
 
 # fx: a model the price map knows (function calling, structured output); plain: one it does
-# not know (text protocols); fxl: fx through litellm.
+# not know (text protocols); fxl, plainl: the same through litellm.
 MODELS = """\
 model fx = "openai/gpt-4o-mini" {{
   api_base: "{base}"
@@ -32,6 +32,12 @@ model fxl = "openai/gpt-4o-mini" {{
 }}
 model plain = "openai/fixture-plain" {{
   api_base: "{base}"
+  retries: 1
+  timeout: 10s
+}}
+model plainl = "openai/fixture-plain" {{
+  api_base: "{base}"
+  transport: "litellm"
   retries: 1
   timeout: 10s
 }}
@@ -77,7 +83,7 @@ program rate {
   out items: list<Item>
 
   var module: [predict, cot, pot, react] = predict
-  var model: [fx, fxl, plain] = fx
+  var model: [fx, fxl, plain, plainl] = fx
   var adapter: [chat, json, markdown] = chat
 
   step r = module Rate(text) {

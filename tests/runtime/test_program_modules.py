@@ -17,7 +17,7 @@ from program_kit import RATE, RATE_VALUES, build, reply
 from dspx_lang.runtime.lm import LMClient
 
 ADAPTERS = ["chat", "json", "markdown"]
-MODELS = ["fx", "fxl", "plain"]  # native + price-map model, litellm, unknown model
+MODELS = ["fx", "fxl", "plain", "plainl"]  # known to the price map or not, native or litellm
 CODE = "mood = 'happy'\nscore = 0.5\nitems = [{'name': 'apple', 'qty': 3}]"
 
 
@@ -56,7 +56,7 @@ def test_predict_and_cot(
         assert system.index("`reasoning`") < system.index("`mood`")
     else:
         assert "`reasoning`" not in system
-    structured = adapter == "json" and model != "plain"
+    structured = adapter == "json" and model in ("fx", "fxl")
     assert ("response_format" in body) == structured
     if structured:
         schema = body["response_format"]["json_schema"]["schema"]
@@ -123,9 +123,10 @@ def test_react_with_native_function_calling(
     assert second.json["messages"][-2]["tool_calls"][0]["function"]["name"] == "add"
 
 
+@pytest.mark.parametrize("model", ["plain", "plainl"])
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_react_text_protocol_without_function_calling(
-    adapter: str, tmp_path: Path, lm_server: FakeLMServer, lm_client: LMClient
+    adapter: str, model: str, tmp_path: Path, lm_server: FakeLMServer, lm_client: LMClient
 ) -> None:
     turn = {
         "next_thought": "add them",
@@ -139,7 +140,7 @@ def test_react_text_protocol_without_function_calling(
         reply(adapter, {"reasoning": "1 + 2 = 3", **RATE_VALUES}),
     )
     outputs = run_rate(
-        tmp_path, lm_server, lm_client, module="react", adapter=adapter, model="plain"
+        tmp_path, lm_server, lm_client, module="react", adapter=adapter, model=model
     )
     assert outputs == RATE_VALUES
     first, second, extract = lm_server.chat_requests
