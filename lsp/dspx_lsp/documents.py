@@ -4,10 +4,15 @@ Contract:
   * The session's loader returns an open editor buffer first, then the file on
     disk (re-read only when its size or mtime changed), so unsaved edits in an
     imported file are seen by the files that import it.
-  * `compile(path)` returns a `Compilation` of `path` as the root, built from
-    the current texts; it is reused until one of the files it read changes
-    (a per-path generation counter), so requests never re-analyse unchanged
-    text and a request after an edit analyses once.
+  * Analysis comes in two stages. `compile(path)` parses and runs the semantic
+    checks (fast: what every keystroke needs); `finish(path)` also runs the
+    driver's later `PASSES` (space analysis, estimates: slower), exactly as
+    `Session.check_source` does, so a finished compilation has the diagnostics
+    of `dspxc check`. Both are reused until a file they read changes (a
+    per-path generation counter): requests never re-analyse unchanged text.
+  * `carried(path)`: the diagnostics the later passes reported on an earlier
+    text, moved through the edits made since (dropped where an edit touched
+    them), shown until the passes run again, so warnings do not flicker.
   * Parsing goes through an `IncrementalParseCache`: after an edit only the
     touched top-level declarations are re-parsed.
   * Positions stay offsets into `SourceFile`s; nothing here speaks LSP types
@@ -23,9 +28,13 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from dspx_lang.driver import Compilation, Session
+from dspx_lang.diagnostics import Diagnostic, Sink
+from dspx_lang.driver import PASSES, Compilation
+from dspx_lang.semantics import analyze
 from dspx_lang.source import SourceFile
+from dspx_lang.space.report import SpaceReport
 from dspx_lsp.convert import path_to_uri, uri_to_path
+from dspx_lsp.edits import EditLog
 from dspx_lsp.incremental import IncrementalParseCache
 
 MAX_WORKSPACE_FILES = 5000  # beyond this, workspace-wide features look at open files only
@@ -42,6 +51,16 @@ class Buffer:
 class _Compiled:
     generations: dict[str, int]
     compilation: Compilation
+    finished: bool = False
+
+
+@dataclass(slots=True)
+class _Passed:
+    """What the later passes said about a root, and where its files' edit logs stood."""
+
+    diagnostics: list[Diagnostic]
+    marks: dict[str, tuple[int, int]]
+    reports: dict[str, SpaceReport]
 
 
 @dataclass(slots=True)
@@ -52,11 +71,9 @@ class Documents:
     _generation: dict[str, int] = field(default_factory=dict)
     _disk: dict[str, tuple[int, int, SourceFile]] = field(default_factory=dict)
     _compiled: dict[str, _Compiled] = field(default_factory=dict)
+    _passed: dict[str, _Passed] = field(default_factory=dict)
     _read: set[str] = field(default_factory=set)  # paths the running compilation asked for
-    session: Session = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.session = Session(loader=self.load, cache=self.cache)
+    edits: EditLog = field(default_factory=EditLog)
 
     # ------------------------------------------------------------ buffers
 
@@ -76,16 +93,28 @@ class Documents:
         buffer = self.buffers.get(path)
         text = buffer.source.text if buffer else ""
         for change in changes:
-            text = apply_change(SourceFile(path, text), change)
+            text = self._apply(SourceFile(path, text), change)
         self.buffers[path] = Buffer(uri, version, SourceFile(path, text))
         self._bump(path)
         return path
+
+    def _apply(self, source: SourceFile, change: types.TextDocumentContentChangeEvent) -> str:
+        """The text after one LSP content change (ranges in UTF-16), logged for `carried`."""
+        start, end = 0, len(source.text)
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            start = source.offset_at_lsp(change.range.start.line, change.range.start.character)
+            end = max(
+                start, source.offset_at_lsp(change.range.end.line, change.range.end.character)
+            )
+        self.edits.record(source.path, start, end, len(change.text))
+        return source.text[:start] + change.text + source.text[end:]
 
     def close(self, uri: str) -> str:
         path = uri_to_path(uri)
         self.buffers.pop(path, None)
         self._bump(path)
         self.cache.forget(path)
+        self.edits.forget(path)  # the disk text may differ: nothing maps across a close
         return path
 
     def disk_changed(self, path: str) -> None:
@@ -129,20 +158,62 @@ class Documents:
     # ------------------------------------------------------ compilations
 
     def compile(self, path: str) -> Compilation:
-        """The compilation of `path` as root, current with every text it read."""
+        """The compilation of `path` as root, current with every text it read; the later
+        passes have run on it only if `finish` was asked since."""
+        return self._current(path).compilation
+
+    def finish(self, path: str) -> Compilation:
+        """`compile`, then the driver's later passes (as `Session.check_source` runs them)."""
+        compiled = self._current(path)
+        compilation = compiled.compilation
+        if not compiled.finished:
+            before = len(compilation.sink.items)
+            for step in PASSES:
+                if step.needs_clean and compilation.has_errors:
+                    continue
+                step.run(compilation)
+            compiled.finished = True
+            marks = {p: self.edits.mark(p) for p in compilation.model.files}
+            passed = compilation.sink.items[before:]
+            self._passed[path] = _Passed(passed, marks, compilation.reports)
+        return compilation
+
+    def finished(self, path: str) -> bool:
         compiled = self._compiled.get(path)
-        if compiled is not None and all(
-            self._generation.get(p, 0) == g for p, g in compiled.generations.items()
-        ):
-            return compiled.compilation
+        return compiled is not None and compiled.finished and self._fresh(compiled)
+
+    def carried(self, path: str) -> list[Diagnostic]:
+        """The later passes' last diagnostics for `path`, moved into the current texts
+        (only while the current analysis is clean: otherwise those passes do not run)."""
+        passed = self._passed.get(path)
+        if passed is None or self.finished(path) or self.compile(path).has_errors:
+            return []
+        moved = (self.edits.carry(d, passed.marks) for d in passed.diagnostics)
+        return [d for d in moved if d is not None]
+
+    def reports(self, path: str) -> dict[str, SpaceReport]:
+        """The space analysis of `path`'s programs from its last finished compilation."""
+        passed = self._passed.get(path)
+        return passed.reports if passed else {}
+
+    def _fresh(self, compiled: _Compiled) -> bool:
+        return all(self._generation.get(p, 0) == g for p, g in compiled.generations.items())
+
+    def _current(self, path: str) -> _Compiled:
+        compiled = self._compiled.get(path)
+        if compiled is not None and self._fresh(compiled):
+            return compiled
         # Every path asked for counts, missing ones too: creating one must re-analyse.
         self._read = {path}
-        compilation = self.session.check_source(self.load(path))
-        generations = {
-            p: self._generation.get(p, 0) for p in self._read | set(compilation.model.files)
-        }
-        self._compiled[path] = _Compiled(generations, compilation)
-        return compilation
+        source = self.load(path)
+        sink = Sink()
+        model = analyze(source, sink, loader=self.load, cache=self.cache)
+        read = self._read | set(model.files)
+        compiled = _Compiled(
+            {p: self._generation.get(p, 0) for p in read}, Compilation(path, model, sink)
+        )
+        self._compiled[path] = compiled
+        return compiled
 
     def importers(self, path: str) -> list[str]:
         """Open files (other than `path`) whose last compilation read `path`."""
@@ -173,12 +244,3 @@ def _walk(folders: Iterable[str]) -> Iterator[str]:
             parts = path.relative_to(base).parts
             if not any(part.startswith(".") or part == "node_modules" for part in parts):
                 yield os.path.normpath(str(path))
-
-
-def apply_change(source: SourceFile, change: types.TextDocumentContentChangeEvent) -> str:
-    """The text after one LSP content change (ranges in UTF-16, as negotiated)."""
-    if isinstance(change, types.TextDocumentContentChangePartial):
-        start = source.offset_at_lsp(change.range.start.line, change.range.start.character)
-        end = source.offset_at_lsp(change.range.end.line, change.range.end.character)
-        return source.text[:start] + change.text + source.text[max(start, end) :]
-    return change.text

@@ -9,11 +9,12 @@ compilation of that file and an offset into its current text.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from dspx_lang.diagnostics import Diagnostic
 from dspx_lang.driver import Compilation
 from dspx_lang.semantics.model import (
     ChoiceDom,
@@ -26,6 +27,7 @@ from dspx_lang.semantics.model import (
     SymbolKind,
 )
 from dspx_lang.source import SourceFile
+from dspx_lang.space.report import SpaceReport
 from dspx_lang.syntax import ast
 from dspx_lsp.convert import offset, uri_to_path
 
@@ -39,6 +41,13 @@ class Here:
     compilation: Compilation
     source: SourceFile
     offset: int
+    reports: dict[str, SpaceReport] = field(default_factory=dict)  # see `estimates`
+    carried: tuple[Diagnostic, ...] = ()  # the later passes' diagnostics (`Documents.carried`)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """What is published for this text: the compilation's, and the carried ones."""
+        return sorted([*self.compilation.diagnostics, *self.carried], key=Diagnostic.sort_key)
 
     @property
     def model(self) -> SemanticModel:
@@ -57,7 +66,15 @@ def compiled(server: DspxServer, uri: str) -> tuple[str, Compilation, SourceFile
 
 def at(server: DspxServer, uri: str, pos: types.Position) -> Here:
     path, compilation, source = compiled(server, uri)
-    return Here(path, compilation, source, offset(source, pos))
+    documents = server.documents
+    return Here(
+        path,
+        compilation,
+        source,
+        offset(source, pos),
+        documents.reports(path),
+        tuple(documents.carried(path)),
+    )
 
 
 def node_path(module: ast.Module, at_offset: int) -> list[ast.Node]:

@@ -11,6 +11,8 @@ answers with an empty result and the server keeps running.
 Initialization options (all optional):
   debounceMs      edits closer together than this are analysed once, this
                   long after the last of them (default 20; see `sync`)
+  passesDelayMs   quiet time before the later passes (space analysis,
+                  estimates) run after an edit (default 300)
   clientCommands  true when the client registers the VS Code extension's
                   commands; code lenses then invoke `dspx.runTestAtCursor`,
                   `dspx.showEstimates`, `dspx.showPromptAtCursor`, which show
@@ -50,6 +52,7 @@ from dspx_lsp.features import (
 )
 
 DEFAULT_DEBOUNCE = 0.020
+DEFAULT_PASSES_DELAY = 0.300
 
 FEATURES: tuple[Callable[[DspxServer], None], ...] = (
     sync.register,
@@ -71,6 +74,7 @@ FEATURES: tuple[Callable[[DspxServer], None], ...] = (
 @dataclass(slots=True)
 class Options:
     debounce: float = DEFAULT_DEBOUNCE
+    passes_delay: float = DEFAULT_PASSES_DELAY
     client_commands: bool = False
 
     @classmethod
@@ -78,11 +82,16 @@ class Options:
         options = cls()
         if not isinstance(raw, dict):
             return options
-        debounce = raw.get("debounceMs")
-        if isinstance(debounce, int | float) and not isinstance(debounce, bool) and debounce >= 0:
-            options.debounce = float(debounce) / 1000
+        options.debounce = _seconds(raw.get("debounceMs"), options.debounce)
+        options.passes_delay = _seconds(raw.get("passesDelayMs"), options.passes_delay)
         options.client_commands = raw.get("clientCommands") is True
         return options
+
+
+def _seconds(milliseconds: object, default: float) -> float:
+    if isinstance(milliseconds, int | float) and not isinstance(milliseconds, bool):
+        return float(milliseconds) / 1000 if milliseconds >= 0 else default
+    return default
 
 
 class DspxProtocol(LanguageServerProtocol):
@@ -109,6 +118,13 @@ class DspxServer(LanguageServer):
         self.options = Options()
         self.scheduler = sync.Scheduler(self)
         self.publisher = diagnostics.Publisher(self)
+
+    def refresh_inlay_hints(self) -> None:
+        """Ask the client to re-request inlay hints, if it can."""
+        workspace = self.client_capabilities.workspace
+        hints = workspace.inlay_hint if workspace else None
+        if hints is not None and hints.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
 
 
 def build() -> DspxServer:

@@ -1,4 +1,4 @@
-"""Document synchronisation and debounced re-analysis.
+"""Document synchronisation and debounced re-analysis, in two stages.
 
 Contract: open/change/close keep `Documents` current (incremental changes are
 applied with the buffer's own UTF-16 position mapping). Re-analysis is
@@ -7,8 +7,12 @@ spell (no change to that document for `debounce` seconds) is analysed at once,
 so a typist sees diagnostics with no added delay; a change that follows
 another within `debounce` cancels the pending analysis and waits `debounce`
 (the last text wins), so a burst of changes is analysed once, at its end.
-When it runs, the document's diagnostics are published first, then those of
-the open documents that import it. Opening and saving publish at once. A
+That analysis (parse and semantic checks) publishes the document's
+diagnostics, then those of the open documents that import it, with the later
+passes' previous warnings carried along. The later passes (space analysis,
+estimates) run once the document has been quiet for `passes_delay` seconds, and
+publish again: then the diagnostics are exactly those of `dspxc check`.
+Opening and saving publish at once and run the later passes right after. A
 failure while publishing is logged, never raised.
 """
 
@@ -30,36 +34,53 @@ class Scheduler:
     def __init__(self, server: DspxServer) -> None:
         self.server = server
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.pending_full: dict[str, asyncio.TimerHandle] = {}
         self.last_change: dict[str, float] = {}
 
     def schedule(self, path: str, delay: float | None = None) -> None:
         """Analyse `path` after `delay`, or after the debounce rule (see the module doc)."""
-        handle = self.pending.pop(path, None)
-        if handle is not None:
-            handle.cancel()
+        _cancel(self.pending, path)
         loop = asyncio.get_running_loop()
         now = loop.time()
         quiet = now - self.last_change.get(path, float("-inf"))
         self.last_change[path] = now
         debounce = self.server.options.debounce
         wait = delay if delay is not None else (0.0 if quiet >= debounce else debounce)
-        self.pending[path] = loop.call_later(wait, self.run, path)
+        self.pending[path] = loop.call_later(wait, self.run, path, delay is not None)
 
     def cancel(self, path: str) -> None:
-        handle = self.pending.pop(path, None)
-        if handle is not None:
-            handle.cancel()
+        _cancel(self.pending, path)
+        _cancel(self.pending_full, path)
 
-    def run(self, path: str) -> None:
+    def run(self, path: str, at_once: bool = False) -> None:
+        """Publish `path` and its open importers now; their later passes after a quiet spell."""
         self.pending.pop(path, None)
         documents = self.server.documents
         targets = [path] if path in documents.buffers else []
         targets += [p for p in documents.importers(path) if p not in targets]
+        loop = asyncio.get_running_loop()
+        wait = 0.0 if at_once else self.server.options.passes_delay
         for target in targets:
-            try:
-                self.server.publisher.publish(target)
-            except Exception:
-                log.exception("dspx: publishing diagnostics for %s failed", target)
+            self._publish(target, full=False)
+            _cancel(self.pending_full, target)
+            self.pending_full[target] = loop.call_later(wait, self.run_full, target)
+
+    def run_full(self, path: str) -> None:
+        self.pending_full.pop(path, None)
+        self._publish(path, full=True)
+        self.server.refresh_inlay_hints()  # they show the estimates just made
+
+    def _publish(self, path: str, full: bool) -> None:
+        try:
+            self.server.publisher.publish(path, full=full)
+        except Exception:
+            log.exception("dspx: publishing diagnostics for %s failed", path)
+
+
+def _cancel(timers: dict[str, asyncio.TimerHandle], path: str) -> None:
+    handle = timers.pop(path, None)
+    if handle is not None:
+        handle.cancel()
 
 
 def register(server: DspxServer) -> None:
@@ -95,7 +116,7 @@ def register(server: DspxServer) -> None:
         documents.close(params.text_document.uri)
         scheduler.cancel(path)
         for importer in importers:
-            server.publisher.publish(importer)
+            scheduler.schedule(importer, 0.0)
         server.publisher.closed(path)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

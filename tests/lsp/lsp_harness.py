@@ -126,12 +126,14 @@ class Editor:
         """The first diagnostics published for `name` (after the first `after`) passing `check`."""
         uri = self.uri(name)
 
-        def found() -> list[types.Diagnostic] | None:
+        def found() -> tuple[list[types.Diagnostic]] | None:  # a tuple: [] may be the answer
             mine = [list(p.diagnostics) for p in self.published if p.uri == uri][after:]
-            return next((d for d in mine if check(d)), None)
+            return next(((d,) for d in mine if check(d)), None)
 
-        result: list[types.Diagnostic] = await self.until(found, f"the diagnostics of {name}")
-        return result
+        result: tuple[list[types.Diagnostic]] = await self.until(
+            found, f"the diagnostics of {name}"
+        )
+        return result[0]
 
     def count(self, name: str) -> int:
         return sum(p.uri == self.uri(name) for p in self.published)

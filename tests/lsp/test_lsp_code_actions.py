@@ -66,3 +66,30 @@ async def test_no_actions_where_there_is_no_diagnostic(editor: Editor) -> None:
         )
     )
     assert not actions
+
+
+async def test_remove_an_unused_variable(editor: Editor) -> None:
+    text = (
+        editor.path("qa.dspx")
+        .read_text(encoding="utf-8")
+        .replace(
+            "  var adapter: [chat, json] = chat\n",
+            "  var adapter: [chat, json] = chat\n  var knob: int in 1..3\n",
+        )
+    )
+    await editor.open("qa.dspx", text)
+    [warning] = await editor.eventually("qa.dspx", bool)
+    actions = await editor.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=editor.doc("qa.dspx"),
+            range=warning.range,
+            context=types.CodeActionContext(diagnostics=[warning]),
+        )
+    )
+    assert actions is not None
+    [action] = [a for a in actions if isinstance(a, types.CodeAction)]
+    assert action.title == "Remove variable 'knob'"
+    assert action.edit is not None
+    assert action.edit.changes is not None
+    fixed = apply(text, action.edit.changes[editor.uri("qa.dspx")])
+    assert fixed == editor.path("qa.dspx").read_text(encoding="utf-8")

@@ -122,7 +122,7 @@ async def test_diagnostics_of_an_imported_file_are_published_and_cleared(editor:
     assert [d.code for d in imported] == ["E202"]
     before = editor.count("shared.dspx")
     await editor.replace("qa.dspx", 'import "shared.dspx"', "")
-    assert await editor.latest("shared.dspx", after=before) == []
+    assert await editor.eventually("shared.dspx", lambda found: not found, after=before) == []
 
 
 async def test_a_burst_of_changes_ends_with_the_last_version(editor: Editor) -> None:
@@ -157,7 +157,7 @@ async def test_closing_a_file_clears_its_diagnostics(editor: Editor) -> None:
     editor.client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=editor.doc("qa.dspx"))
     )
-    assert await editor.latest("qa.dspx", after=before) == []
+    assert await editor.eventually("qa.dspx", lambda found: not found, after=before) == []
 
 
 async def test_creating_a_missing_import_clears_the_error(editor: Editor) -> None:
@@ -173,4 +173,40 @@ async def test_creating_a_missing_import_clears_the_error(editor: Editor) -> Non
             ]
         )
     )
-    assert await editor.latest("uses_later.dspx", after=before) == []
+    cleared = await editor.eventually("uses_later.dspx", lambda found: not found, after=before)
+    assert cleared == []
+
+
+UNUSED = (
+    "  var adapter: [chat, json] = chat\n",
+    "  var adapter: [chat, json] = chat\n  var knob: int in 1..3\n",
+)
+
+
+async def test_later_passes_publish_what_dspxc_check_reports(editor: Editor) -> None:
+    text = editor.path("qa.dspx").read_text(encoding="utf-8").replace(*UNUSED)
+    editor.path("qa.dspx").write_text(text, encoding="utf-8")
+    await editor.open("qa.dspx")
+    full = await editor.eventually("qa.dspx", bool)
+    expected = [from_check_json(i) for i in check_json(editor, "qa.dspx")]
+    assert sorted(map(as_check_json, full)) == sorted(expected)
+    assert [d.code for d in full] == ["W307"]
+    assert list(full[0].tags or []) == [types.DiagnosticTag.Unnecessary]
+
+
+async def test_later_warnings_are_carried_through_edits_until_rechecked(editor: Editor) -> None:
+    text = editor.path("qa.dspx").read_text(encoding="utf-8").replace(*UNUSED)
+    await editor.open("qa.dspx", text)
+    [warning] = await editor.eventually("qa.dspx", bool)
+    # An edit above the warning: the immediate publication still has it, moved one line down.
+    version = editor.send_change("qa.dspx", 0, 0, "// a new first line\n")
+    [carried] = await editor.diagnostics("qa.dspx", version)
+    assert carried.code == "W307"
+    assert carried.range.start.line == warning.range.start.line + 1
+    assert carried.range.start.character == warning.range.start.character
+    # Editing the warned text itself drops it until the passes run again.
+    at = editor.texts["qa.dspx"].index("knob")
+    version = editor.send_change("qa.dspx", at, at + 4, "kno")
+    assert await editor.diagnostics("qa.dspx", version) == []
+    again = await editor.eventually("qa.dspx", bool, after=editor.count("qa.dspx") - 1)
+    assert [(d.code, "'kno'" in d.message) for d in again] == [("W307", True)]

@@ -103,3 +103,15 @@ async def test_nothing_to_show_on_whitespace(editor: Editor) -> None:
         )
     )
     assert result is None
+
+
+async def test_steps_and_programs_show_estimates_once_made(editor: Editor) -> None:
+    await editor.open("qa.dspx")
+    await editor.eventually("qa.dspx", lambda found: found == [], after=1)  # the later passes
+    step = await hover(editor, "qa.dspx", "step answer", 6)
+    assert "**Estimate** (per program call)" in step
+    assert "prompt +" in step
+    assert "to `mini`" in step
+    program = await hover(editor, "qa.dspx", "program qa", 9)
+    assert "**Estimates** (per call)" in program
+    assert "over the feasible space" in program

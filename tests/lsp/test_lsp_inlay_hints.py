@@ -53,3 +53,25 @@ async def test_hints_are_limited_to_the_requested_range(editor: Editor) -> None:
         )
     )
     assert result == [] or result is None or len(result) == 0
+
+
+async def test_estimate_hints_after_the_passes(editor: Editor) -> None:
+    await editor.open("qa.dspx")
+    await editor.eventually("qa.dspx", lambda found: found == [], after=1)  # the later passes
+    lines = editor.texts["qa.dspx"].splitlines()
+    result = await editor.client.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=editor.doc("qa.dspx"),
+            range=types.Range(
+                start=types.Position(line=0, character=0),
+                end=types.Position(line=len(lines), character=0),
+            ),
+        )
+    )
+    assert result is not None
+    program = next(n for n, line in enumerate(lines) if line.startswith("program qa"))
+    step = next(n for n, line in enumerate(lines) if "step answer" in line)
+    labels = {h.position.line: str(h.label) for h in result}
+    assert labels[program].startswith("≈ $")
+    assert labels[program].endswith("per call")
+    assert labels[step].startswith("≈ $")

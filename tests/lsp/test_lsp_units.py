@@ -190,7 +190,9 @@ def test_line_edits_touch_only_changed_lines() -> None:
 
 
 def test_options_are_read_leniently() -> None:
-    assert Options.parse({"debounceMs": 250, "clientCommands": True}) == Options(0.25, True)
+    assert Options.parse(
+        {"debounceMs": 250, "passesDelayMs": 0, "clientCommands": True}
+    ) == Options(0.25, 0.0, True)
     assert Options.parse({"debounceMs": "fast", "clientCommands": "yes"}) == Options()
     assert Options.parse(None) == Options()
 

@@ -1,10 +1,11 @@
 """Code actions: the quick fixes that travel with the compiler's diagnostics.
 
-Contract: for every diagnostic of the file whose range meets the requested
-range, each of its `fixes` becomes one `quickfix` action carrying that
-diagnostic and a workspace edit built from the fix's edits (which may touch
-other files); nothing is recomputed here (habit 7). A fix marked safe is
-preferred when it is its diagnostic's only fix.
+Contract: for every diagnostic shown for the file (the compilation's and the
+carried ones) whose range meets the requested range, each of its `fixes`
+becomes one `quickfix` action carrying that diagnostic and a workspace edit
+built from the fix's edits (which may touch other files); nothing is
+recomputed here (habit 7). A fix marked safe is preferred when it is its
+diagnostic's only fix.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def quick_fixes(
     documents: Documents, compilation: Compilation, path: str, span: Span
 ) -> list[types.CodeAction]:
     actions = []
-    for diagnostic in compilation.diagnostics:
+    shown = [*compilation.diagnostics, *documents.carried(path)]
+    for diagnostic in shown:
         if diagnostic.file != path or not _meets(diagnostic.span, span):
             continue
         for fix in diagnostic.fixes:

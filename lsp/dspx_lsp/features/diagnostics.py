@@ -3,10 +3,12 @@
 Contract: for an open root file the server publishes exactly the diagnostics
 `dspxc check ROOT` prints for that file - same codes, messages, ranges and
 related locations - with the note appended to the message ("; did you mean
-'x'?") and the buffer version the analysis saw. Diagnostics of imported files
-that are not open are published under their own URI from the importing root
-(as `dspxc check` prints them too), and cleared when no open root imports them
-any more. W307 (unused variable) is tagged `Unnecessary` so editors fade it.
+'x'?") and the buffer version the analysis saw, once the later passes have run
+(before that, their previous diagnostics are carried along: see `Documents`).
+Diagnostics of imported files that are not open are published under their own
+URI from the importing root (as `dspxc check` prints them too), and cleared
+when no open root imports them any more. W307 (unused variable) is tagged
+`Unnecessary` so editors fade it.
 """
 
 from __future__ import annotations
@@ -82,11 +84,17 @@ class Publisher:
         self.server = server
         self.imported: dict[str, set[str]] = {}  # root -> imported files published for it
 
-    def publish(self, root: str) -> None:
+    def publish(self, root: str, full: bool = False) -> None:
+        """Publish `root`'s diagnostics: after all passes with `full`, else after the
+        semantic checks, with the later passes' last diagnostics carried along."""
         documents = self.server.documents
-        compilation = documents.compile(root)
+        compilation = documents.finish(root) if full else documents.compile(root)
         sources = compilation.sources
-        grouped = by_file(compilation.diagnostics)
+        diagnostics = compilation.diagnostics
+        carried = documents.carried(root)
+        if carried:
+            diagnostics = sorted([*diagnostics, *carried], key=Diagnostic.sort_key)
+        grouped = by_file(diagnostics)
         self._send(root, [to_lsp(d, sources) for d in grouped.get(root, [])])
         spoken = {p for p in compilation.model.files if p != root and p not in documents.buffers}
         for path in sorted(spoken):

@@ -7,8 +7,8 @@ id, settings and litellm's facts (provider, prices, context window);
 variables their domain, default and the dead values the space analysis found
 (W305 diagnostics inside the declaration); steps their module, signature,
 model and outputs; built-ins and settings keys their one-line documentation.
-Cost/latency estimates are appended by `estimates.describe` when the
-compilation carries them.
+Steps and programs also show their cost/latency/token estimates when the
+space analysis has made them (`estimates`).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def _program_details(model: SemanticModel, symbol: Symbol, here: Here | None) ->
     )
     parts = ["\n".join(lines)]
     if here is not None:
-        parts.extend(estimates.describe_program(here.compilation, program))
+        parts.extend(estimates.describe_program(here.reports, program))
     return parts
 
 
@@ -236,7 +236,7 @@ def _step_details(model: SemanticModel, symbol: Symbol, here: Here | None) -> li
     lines.append(f"- outputs: {outputs}")
     parts = ["\n".join(lines)]
     if here is not None:
-        parts.extend(estimates.describe_step(here.compilation, program, step))
+        parts.extend(estimates.describe_step(here.reports, program, step))
     return parts
 
 
@@ -245,7 +245,7 @@ def _dead_values(model: SemanticModel, symbol: Symbol, here: Here | None) -> lis
         return []
     dead = [
         d.message
-        for d in here.compilation.diagnostics
+        for d in here.diagnostics
         if d.code == "W305"
         and d.file == symbol.file
         and symbol.decl_span.start <= d.span.start <= symbol.decl_span.end

@@ -3,8 +3,8 @@
 Contract: hints lie inside the requested range and are derived from the
 compilation only: the default a variable takes when none is written
 (`= 0`, `= predict`), the model a step calls when it sets none (the first
-model the file can see), and - when the compilation carries estimates - the
-estimated cost and latency after each step and program (`estimates.label`).
+model the file can see), and - once the space analysis has made them - the
+estimated cost and latency of each step and program call (`estimates`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def register(server: DspxServer) -> None:
     @guarded(lambda: [])
     def on_inlay_hint(params: types.InlayHintParams) -> list[types.InlayHint]:
         path, compilation, source = compiled(server, params.text_document.uri)
-        here = Here(path, compilation, source, 0)
+        here = Here(path, compilation, source, 0, server.documents.reports(path))
         window = range_span(source, params.range)
         return [
             _hint(source, offset, label, tooltip)
@@ -73,8 +73,8 @@ def hints(here: Here) -> list[Hint]:
                         "steps without a `model` setting use the first model the file can see",
                     )
                 )
-            found.extend(estimates.step_hints(here.compilation, program, step))
-        found.extend(estimates.program_hints(here.compilation, program))
+            found.extend(estimates.step_hints(here.reports, here.source, program, step))
+        found.extend(estimates.program_hints(here.reports, here.source, program))
     return sorted(found)
 
 

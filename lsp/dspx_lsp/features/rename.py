@@ -106,7 +106,7 @@ def _verify(documents: Documents, symbol: Symbol, new_name: str, edits: Edits) -
     after: Counter[tuple[str, str]] = Counter()
     new_sites: set[tuple[str, int]] = set()
     for root in roots:
-        old = documents.compile(root)
+        old = documents.finish(root)  # all passes, like `session.check` below
         before.update((d.file, d.code) for d in old.diagnostics)
         new = session.check(root)
         after.update((d.file, d.code) for d in new.diagnostics)
