@@ -6,8 +6,9 @@ DSPy is measured when `bench/.venv-dspy` exists:
 
 Setup: the fixture OpenAI-compatible server runs in its own process with zero delay and one
 fixed answer that both DSPy's ChatAdapter and dspx's chat adapter accept. Each contender
-runs in a fresh process of its own, makes warm-up calls, then N sequential calls with a
-different question each (caches off), and reports the median and p95 of the whole call as
+runs in fresh processes of its own, makes warm-up calls, then sequential calls with a
+different question each (caches off); the contenders take turns for `--rounds` rounds so a
+change in the machine's load hits all of them. Reported: median and p95 of the whole call as
 seen from Python: `qa(question=...)` for dspx (typed outputs), `predict(question=...)` for
 DSPy. Target: dspx median <= 1.5 ms, <= 1/2 of DSPy's default engine, <= 1/4 of DSPy on
 litellm.
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DSPY_PYTHON = ROOT / "bench" / ".venv-dspy" / "bin" / "python"
 ANSWER = "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"
 TARGET_MS = 1.5
+DSPY_DEFAULT = "DSPy Predict, default engine"
+DSPY_LITELLM = "DSPy Predict, litellm engine"
 SOURCE = """
 model fx = "openai/gpt-4o-mini" {{
   api_base: "{base}"
@@ -50,7 +53,7 @@ program qa {{
 """
 
 
-def measure(call: Callable[[int], object], calls: int, warmup: int) -> dict[str, float]:
+def measure(call: Callable[[int], object], calls: int, warmup: int) -> list[float]:
     for i in range(warmup):
         call(-1 - i)
     samples = []
@@ -58,6 +61,10 @@ def measure(call: Callable[[int], object], calls: int, warmup: int) -> dict[str,
         started = time.perf_counter()
         call(i)
         samples.append(time.perf_counter() - started)
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "median_ms": statistics.median(ordered) * 1e3,
@@ -68,7 +75,7 @@ def measure(call: Callable[[int], object], calls: int, warmup: int) -> dict[str,
 # ----------------------------------------------------------------------------- workers
 
 
-def worker_dspx(module_dir: str, calls: int, warmup: int) -> dict[str, float]:
+def worker_dspx(module_dir: str, calls: int, warmup: int) -> list[float]:
     sys.path.insert(0, module_dir)
     from bench_qa import qa  # type: ignore[import-not-found]
 
@@ -80,7 +87,7 @@ def worker_dspx(module_dir: str, calls: int, warmup: int) -> dict[str, float]:
     return measure(lambda i: program(question=f"What is the capital, {i}?"), calls, warmup)
 
 
-def worker_dspy(base: str, engine: str, calls: int, warmup: int) -> dict[str, float]:
+def worker_dspy(base: str, engine: str, calls: int, warmup: int) -> list[float]:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp())
     import dspy
@@ -106,7 +113,7 @@ def serve() -> None:
 # ------------------------------------------------------------------------------ driver
 
 
-def run_worker(python: Path | str, args: list[str]) -> dict[str, float] | str:
+def run_worker(python: Path | str, args: list[str]) -> list[float] | str:
     result = subprocess.run(
         [str(python), __file__, *args],
         capture_output=True,
@@ -117,8 +124,8 @@ def run_worker(python: Path | str, args: list[str]) -> dict[str, float] | str:
     )
     if result.returncode != 0:
         return (result.stderr.strip().splitlines() or ["failed"])[-1]
-    data: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return data
+    samples: list[float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return samples
 
 
 def compile_program(base: str, transport: str, directory: Path) -> None:
@@ -134,7 +141,10 @@ def compile_program(base: str, transport: str, directory: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="contenders take turns, calls/rounds each"
+    )
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -161,30 +171,38 @@ def main() -> None:
     if server.stdout is None or server.stdin is None:
         raise RuntimeError("the fixture server subprocess has no pipes")
     base = server.stdout.readline().split()[1]
-    litellm_calls = max(50, args.calls // 5)  # the litellm paths are ~10x slower
-    counts = ["--calls", str(args.calls), "--warmup", str(args.warmup)]
-    slow = ["--calls", str(litellm_calls), "--warmup", str(min(args.warmup, 20))]
-    results: dict[str, dict[str, float] | str] = {}
+    litellm_calls = max(60, args.calls // 5)  # the litellm paths are ~10x slower
+    rounds = max(1, args.rounds)
+    counts = ["--calls", str(args.calls // rounds), "--warmup", str(args.warmup)]
+    slow = ["--calls", str(litellm_calls // rounds), "--warmup", str(min(args.warmup, 20))]
+    samples: dict[str, list[float]] = {}
+    failures: dict[str, str] = {}
     try:
         with tempfile.TemporaryDirectory() as native_dir, tempfile.TemporaryDirectory() as ll_dir:
             compile_program(base, "native", Path(native_dir))
             compile_program(base, "litellm", Path(ll_dir))
-            results["dspx (native path)"] = run_worker(
-                sys.executable, [*counts, "--worker", "dspx", native_dir]
-            )
-            results["dspx (litellm path)"] = run_worker(
-                sys.executable, [*slow, "--worker", "dspx", ll_dir]
-            )
+            contenders: list[tuple[str, Path | str, list[str]]] = [
+                ("dspx (native path)", sys.executable, [*counts, "--worker", "dspx", native_dir]),
+                ("dspx (litellm path)", sys.executable, [*slow, "--worker", "dspx", ll_dir]),
+            ]
             if DSPY_PYTHON.exists():
-                results["DSPy Predict, default engine"] = run_worker(
-                    DSPY_PYTHON, [*counts, "--worker", "dspy", base, "auto"]
-                )
-                results["DSPy Predict, litellm engine"] = run_worker(
-                    DSPY_PYTHON, [*slow, "--worker", "dspy", base, "litellm"]
-                )
+                contenders += [
+                    (DSPY_DEFAULT, DSPY_PYTHON, [*counts, "--worker", "dspy", base, "auto"]),
+                    (DSPY_LITELLM, DSPY_PYTHON, [*slow, "--worker", "dspy", base, "litellm"]),
+                ]
+            # Taking turns spreads the machine's load changes over every contender.
+            for _ in range(rounds):
+                for label, python, worker_args in contenders:
+                    outcome = run_worker(python, worker_args)
+                    if isinstance(outcome, str):
+                        failures[label] = outcome
+                    else:
+                        samples.setdefault(label, []).extend(outcome)
     finally:
         server.stdin.close()
         server.wait(30)
+    results: dict[str, dict[str, float] | str] = {k: summary(v) for k, v in samples.items()}
+    results.update(failures)
     report(results, args.calls, litellm_calls)
 
 
@@ -192,7 +210,7 @@ def report(results: dict[str, dict[str, float] | str], calls: int, litellm_calls
     print("reproduce: .venv/bin/python bench/runtime_call.py")
     print(
         f"per-call time, whole call from Python, fixture server with zero delay, caches off "
-        f"({calls} calls; {litellm_calls} on litellm paths):"
+        f"({calls} calls; {litellm_calls} on litellm paths; contenders taking turns):"
     )
     for label, data in results.items():
         if isinstance(data, str):
@@ -206,16 +224,13 @@ def report(results: dict[str, dict[str, float] | str], calls: int, litellm_calls
         return
     verdict = "meets" if ours["median_ms"] <= TARGET_MS else "MISSES"
     print(f"dspx median {ours['median_ms']:.3f} ms {verdict} the {TARGET_MS} ms target")
-    for label, limit in (
-        ("DSPy Predict, default engine", 0.5),
-        ("DSPy Predict, litellm engine", 0.25),
-    ):
+    for label, limit in ((DSPY_DEFAULT, 0.5), (DSPY_LITELLM, 0.25)):
         other = results.get(label)
         if isinstance(other, dict):
             ratio = ours["median_ms"] / other["median_ms"]
             verdict = "meets" if ratio <= limit else "MISSES"
             print(f"  dspx / {label}: x{ratio:.2f} ({verdict} the x{limit} target)")
-    if "DSPy Predict, default engine" not in results:
+    if DSPY_DEFAULT not in results:
         print("  (DSPy not measured: create bench/.venv-dspy with dspy installed)")
 
 
