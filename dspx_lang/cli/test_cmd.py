@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+from typing import TYPE_CHECKING, Any
 
 from dspx_lang.cli.common import fail, use_color
+
+if TYPE_CHECKING:
+    from dspx_lang.runtime.testing import TestOutcome
 
 DESCRIPTION = "Run the test blocks of a .dspx file; exit 1 if any fails."
 EPILOG = """\
@@ -19,6 +24,7 @@ exit codes: 0 all passed, 1 a test failed or none matched, 2 usage error
 examples:
   dspxc test examples/qa.dspx
   dspxc test examples/intent.dspx -k weather
+  dspxc test examples/qa.dspx --format json       one JSON object per test
   dspxc test examples/math.dspx --set method=pot --api-base mini=http://127.0.0.1:8080/v1
 """
 
@@ -41,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODEL=URL",
         help="send a model's calls to this OpenAI-compatible endpoint (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: one object per test"
     )
 
 
@@ -74,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
+    failed = [o for o in outcomes if not o.passed]
+    if args.format == "json":
+        print(json.dumps([_data(o) for o in outcomes], indent=2, ensure_ascii=False))
+        return 1 if failed else 0
     color = use_color()
     width = max(len(f"{o.name} ({o.program})") for o in outcomes)
     for o in outcomes:
@@ -82,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
             status = f"\033[1;{32 if o.passed else 31}m{status}\033[0m"
         cost = "cost unknown" if o.cost_usd is None else f"${o.cost_usd:.6f}"
         print(f"{status}  {f'{o.name} ({o.program})':<{width}}  {o.latency_s:7.3f}s  {cost}")
-    failed = [o for o in outcomes if not o.passed]
     for o in failed:
         print(f"\n{o.name} ({o.program}):")
         if o.error:
@@ -92,3 +104,16 @@ def run(args: argparse.Namespace) -> int:
     passed = len(outcomes) - len(failed)
     print(f"\n{len(outcomes)} test(s): {passed} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def _data(outcome: TestOutcome) -> dict[str, Any]:
+    return {
+        "name": outcome.name,
+        "program": outcome.program,
+        "passed": outcome.passed,
+        "failures": list(outcome.failures),
+        "error": outcome.error,
+        "outputs": dict(outcome.outputs),
+        "latency_s": round(outcome.latency_s, 4),
+        "cost_usd": outcome.cost_usd,
+    }
