@@ -147,7 +147,7 @@ def test_test_command_passes_and_fails(lm_server: FakeLMServer) -> None:
     assert "FAIL  library_books (qa)" in failed.stdout
     assert 'expect contains(answer, "165") (qa.dspx:' in failed.stdout
     assert 'answer = "160"' in failed.stdout
-    as_json = dspxc("test", QA, "--format", "json", server=lm_server)
+    as_json = dspxc("test", QA, "--format", "json", "--set", "temperature=0.5", server=lm_server)
     assert as_json.returncode == 1
     [outcome] = json.loads(as_json.stdout)
     assert outcome["name"] == "library_books"
