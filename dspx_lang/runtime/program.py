@@ -455,9 +455,11 @@ async def _run_graph(
         tasks[step.name] = asyncio.ensure_future(after(step))
     try:
         await asyncio.gather(*tasks.values())
-    finally:
+    except BaseException:
         for task in tasks.values():
             task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        raise
 
 
 def _plain(value: Any) -> Any:

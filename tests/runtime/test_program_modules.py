@@ -14,6 +14,7 @@ import pytest
 from fixtures.lm_server import FakeLMServer, Reply
 from program_kit import RATE, RATE_VALUES, build, reply
 
+from dspx_lang.runtime import DspxOutputError
 from dspx_lang.runtime.lm import LMClient
 
 ADAPTERS = ["chat", "json", "markdown"]
@@ -139,9 +140,7 @@ def test_react_text_protocol_without_function_calling(
         reply(adapter, finish),
         reply(adapter, {"reasoning": "1 + 2 = 3", **RATE_VALUES}),
     )
-    outputs = run_rate(
-        tmp_path, lm_server, lm_client, module="react", adapter=adapter, model=model
-    )
+    outputs = run_rate(tmp_path, lm_server, lm_client, module="react", adapter=adapter, model=model)
     assert outputs == RATE_VALUES
     first, second, extract = lm_server.chat_requests
     assert "tools" not in first.json
@@ -227,3 +226,42 @@ def test_history_keeps_messages_and_raw_answers(
     assert prediction.cost_usd == pytest.approx(call.cost_usd)
     assert json.loads(json.dumps(prediction.usage()))["calls"] == 1
     assert program.configure(adapter="json").history == []  # a derived program starts afresh
+
+
+def test_a_failing_step_stops_the_graph_and_is_named(
+    tmp_path: Path, lm_server: FakeLMServer, lm_client: LMClient
+) -> None:
+    body = """
+signature Echo {
+  in text: string
+  out said: string
+}
+
+signature Count {
+  in text: string
+  out n: int
+}
+
+program fan {
+  in text: string
+  out joined: string
+  step slow = predict Echo(text) { model: fx }
+  step bad = predict Count(text) { model: fx }
+  step last = predict Echo(text: slow.said) { model: fx }
+  return { joined: last.said }
+}
+"""
+
+    def respond(request: Any) -> Reply:
+        if "`n`" in request.json["messages"][0]["content"]:
+            return Reply.text(reply("chat", {"n": "many"}))
+        return Reply.text(reply("chat", {"said": "hi"}), delay_s=0.5)
+
+    lm_server.respond_with(respond)
+    program = build(tmp_path, body, lm_server.base_url, lm_client)
+    with pytest.raises(DspxOutputError) as caught:
+        program(text="x")
+    assert (caught.value.program, caught.value.step, caught.value.field) == ("fan", "bad", "n")
+    # `last` never ran: its input comes from `slow`, cancelled when `bad` failed.
+    assert not any("## text ## ]]\nhi" in str(r.json) for r in lm_server.chat_requests)
+    assert len(lm_server.chat_requests) == 3  # slow once, bad twice (the retry)
