@@ -70,10 +70,9 @@ class Pass:
 
 
 def _space(compilation: Compilation) -> None:
-    from dspx_lang.semantics.context import Context
     from dspx_lang.space import analyze_space
 
-    compilation.reports = analyze_space(Context(compilation.model, compilation.sink))
+    compilation.reports = analyze_space(compilation)
 
 
 PASSES: tuple[Pass, ...] = (Pass("space", _space, needs_clean=True),)

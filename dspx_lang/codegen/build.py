@@ -58,7 +58,12 @@ def compile_source(
     compilation = (session or Session()).check(os.fspath(path))
     if compilation.has_errors:
         return CompileResult(compilation, None, None)
-    package = lower(compilation)
+    estimates = {
+        name: estimate
+        for name, report in compilation.reports.items()
+        if (estimate := report.ir_estimate()) is not None
+    }
+    package = lower(compilation, estimates=estimates)
     return CompileResult(compilation, package, generate(package))
 
 

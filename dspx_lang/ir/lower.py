@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dspx_lang import __version__
-from dspx_lang.driver import Compilation
 from dspx_lang.ir import schema as ir
 from dspx_lang.semantics import model as sem
 from dspx_lang.semantics import types as T
 from dspx_lang.source import Span
+
+if TYPE_CHECKING:  # lowering reads a compilation; it never runs the driver
+    from dspx_lang.driver import Compilation
 
 __all__ = ["LoweringError", "lower"]
 

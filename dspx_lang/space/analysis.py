@@ -18,6 +18,7 @@ from typing import Any
 
 from dspx_lang.diagnostics import Edit, Fix, Label, Severity
 from dspx_lang.diagnostics import messages as msg
+from dspx_lang.ir import schema as ir
 from dspx_lang.semantics.checks.constraints import variables_of
 from dspx_lang.semantics.checks.variables import value_str
 from dspx_lang.semantics.context import Context
@@ -40,13 +41,15 @@ INSTRUCTION_CANDIDATES = 4  # proposals per instructions(...) variable (see docs
 
 
 class ProgramAnalysis:
-    def __init__(self, ctx: Context, program: ProgramInfo, counter: TokenCounter) -> None:
+    def __init__(
+        self, ctx: Context, program: ProgramInfo, package: ir.Package, counter: TokenCounter
+    ) -> None:
         self.ctx = ctx
         self.program = program
         self.path = program.file
         self.vars = lower_vars(program, INSTRUCTION_CANDIDATES)
         self.declared = lower_constraints(program)
-        self.estimator = Estimator(ctx.model, program, counter)
+        self.estimator = Estimator(ctx.model, program, package, counter)
         self.capabilities = self.estimator.capability_predicates(IMPLICIT_BASE)
 
     # ----------------------------------------------------------------- run

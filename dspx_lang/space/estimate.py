@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from itertools import product
@@ -31,13 +31,13 @@ from dspx_lang import modelfacts
 from dspx_lang.datasets import DatasetError, read_rows
 from dspx_lang.diagnostics import Label
 from dspx_lang.diagnostics import messages as msg
-from dspx_lang.prompts import Demo, FieldSpec, PromptSpec, ToolSpec, render_messages
-from dspx_lang.semantics import builtins as B
+from dspx_lang.ir import schema as ir
+from dspx_lang.ir.specs import StepSettings, prompt_spec, step_settings
+from dspx_lang.prompts import Demo, render_messages
 from dspx_lang.semantics.context import Context
 from dspx_lang.semantics.model import (
     BoolDom,
     ChoiceDom,
-    FieldInfo,
     Ident,
     InstructionsDom,
     IntDom,
@@ -56,11 +56,12 @@ from dspx_lang.semantics.types import (
     MapT,
     OptionalT,
     Type,
-    type_str,
 )
 from dspx_lang.source import Span
+from dspx_lang.space.lower import DEFAULT_INSTRUCTIONS
 from dspx_lang.space.report import Estimate, Estimates, Forecast, SpaceReport, StepEstimate
 from dspx_lang.space.solve import (
+    Candidate,
     Choice,
     ConfigValue,
     Predicate,
@@ -79,6 +80,7 @@ FIELD_OVERHEAD_TOKENS = 6
 SAMPLE_ROWS = 3
 MAX_COMBOS = 256
 METRICS = ("cost", "latency", "tokens")
+ALL_METRICS = (*METRICS, "calls", "prompt_tokens", "completion_tokens")
 MEAN_SAMPLES = 64
 BOOTSTRAP_PER_DEMO = 4  # teacher runs per demo slot when bootstrapping
 PROPOSAL_PROMPT_TOKENS = 1200
@@ -120,9 +122,21 @@ class CapabilityIssue:
 
 
 class Estimator:
-    def __init__(self, model: SemanticModel, program: ProgramInfo, counter: TokenCounter) -> None:
+    """Estimates for one program, from its IR: the runtime's own settings resolution and
+    prompt specs (`dspx_lang.ir.specs`), so an estimate counts the prompt that is sent."""
+
+    def __init__(
+        self,
+        model: SemanticModel,
+        program: ProgramInfo,
+        package: ir.Package,
+        counter: TokenCounter,
+    ) -> None:
         self.model = model
         self.program = program
+        self.package = package
+        self.decl = package.programs[program.name]
+        self.ir_steps = {s.name: s for s in self.decl.steps}
         self.counter = counter
         self.memo: dict[tuple[Any, ...], Estimate] = {}
         self._samples: list[dict[str, ConfigValue]] | None = None
@@ -170,57 +184,39 @@ class Estimator:
 
     @cache  # noqa: B019 - one estimator per program and compilation
     def model_cost(self, name: str) -> ModelCost:
-        info = self.model.models[name]
-        facts = modelfacts.lookup(info.model_id)
-        settings = info.settings
-        provider = "local" if "api_base" in settings else info.model_id.split("/", 1)[0]
+        decl = self.package.models[name]
+        facts = modelfacts.lookup(decl.model_id)
+        provider = "local" if decl.api_base else decl.model_id.split("/", 1)[0]
         first, speed = PROVIDER_SPEED.get(provider, DEFAULT_SPEED)
-
-        def number(key: str, fallback: float | None) -> float | None:
-            value = settings.get(key)
-            return float(value) if isinstance(value, int | float) else fallback
-
-        window = settings.get("context_window")
-        max_tokens = settings.get("max_tokens")
         return ModelCost(
-            model_id=info.model_id,
-            input_cost=number("input_cost", facts.input_cost if facts else None),
-            output_cost=number("output_cost", facts.output_cost if facts else None),
-            first_token_s=number("first_token_latency", first) or first,
-            tokens_per_s=number("tokens_per_second", speed) or speed,
-            context_window=int(window)
-            if isinstance(window, int)
-            else (facts.max_input_tokens if facts else None),
+            model_id=decl.model_id,
+            input_cost=decl.input_cost
+            if decl.input_cost is not None
+            else (facts.input_cost if facts else None),
+            output_cost=decl.output_cost
+            if decl.output_cost is not None
+            else (facts.output_cost if facts else None),
+            first_token_s=decl.first_token_latency_s or first,
+            tokens_per_s=decl.tokens_per_second or speed,
+            context_window=decl.context_window or (facts.max_input_tokens if facts else None),
             function_calling=facts.supports_function_calling if facts else None,
             structured_output=facts.supports_response_schema if facts else None,
-            max_tokens=int(max_tokens) if isinstance(max_tokens, int) else None,
+            max_tokens=decl.max_tokens,
         )
 
     # --------------------------------------------------------- configuration
 
-    def setting(self, step: StepInfo, key: str, config: Mapping[str, ConfigValue]) -> Any:
-        value = step.settings.get(key)
-        if value is None:
-            return None
-        if value.var is not None:
-            chosen = config.get(value.var, _default_value(self.program, value.var))
-            return chosen.name if isinstance(chosen, Sym) else chosen
-        literal = value.literal
-        return literal.name if isinstance(literal, Ident) else literal
-
-    def step_shape(self, step: StepInfo, config: Mapping[str, ConfigValue]) -> dict[str, Any]:
-        module = step.module
-        if step.module_is_var:
-            chosen = config.get(module, _default_value(self.program, module))
-            module = chosen.name if isinstance(chosen, Sym) else str(chosen)
-        return {
-            "module": module,
-            "model": self.setting(step, "model", config) or self.program.default_model,
-            "adapter": self.setting(step, "adapter", config) or "chat",
-            "demos": int(self.setting(step, "demos", config) or 0),
-            "max_iters": int(self.setting(step, "max_iters", config) or B.DEFAULT_MAX_ITERS),
-            "max_tokens": self.setting(step, "max_tokens", config),
-        }
+    def settings(self, step: StepInfo, config: Mapping[str, ConfigValue]) -> StepSettings:
+        """The step's settings as the runtime resolves them for this configuration."""
+        values: dict[str, Any] = {v.name: v.default for v in self.decl.variables}
+        for name, value in config.items():
+            if (
+                name in values
+                and not isinstance(value, Candidate)
+                and value != (DEFAULT_INSTRUCTIONS)
+            ):
+                values[name] = value.name if isinstance(value, Sym) else value
+        return step_settings(self.package, self.decl, self.ir_steps[step.name], values)
 
     # -------------------------------------------------------------- estimates
 
@@ -243,58 +239,43 @@ class Estimator:
     def step_estimate(
         self, step: StepInfo, config: Mapping[str, ConfigValue], mode: str
     ) -> StepEstimate:
-        shape = self.step_shape(step, config)
-        cost = self.model_cost(shape["model"])
-        key = (step.name, cost.model_id, shape["module"], shape["adapter"], shape["demos"])
+        shape = self.settings(step, config)
+        cost = self.model_cost(shape.model)
+        key = (step.name, cost.model_id, shape.module, shape.adapter, shape.demos)
         if key not in self.token_memo:
             self.token_memo[key] = (
-                self.prompt_tokens(step, shape, cost.model_id),
+                self.prompt_tokens(step, shape, cost),
                 self.completion_tokens(step, shape, cost.model_id),
             )
         prompt, completion = self.token_memo[key]
-        limit = shape["max_tokens"] if isinstance(shape["max_tokens"], int) else cost.max_tokens
+        limit = shape.max_tokens if shape.max_tokens is not None else cost.max_tokens
         if limit is not None:
             completion = min(completion, limit)
-        calls = _calls(shape["module"], shape["max_iters"], mode)
-        if shape["module"] == "react":
+        calls = _calls(shape.module, shape.max_iters, mode)
+        if shape.module == "react":
             prompt += TURN_TOKENS * max(0, calls - 1) // 2  # the transcript grows each turn
         price = None
         if cost.input_cost is not None and cost.output_cost is not None:
             price = calls * (prompt * cost.input_cost + completion * cost.output_cost) / 1e6
         latency = calls * (cost.first_token_s + completion / cost.tokens_per_s)
-        return StepEstimate(step.name, shape["model"], calls, prompt, completion, price, latency)
+        return StepEstimate(step.name, shape.model, calls, prompt, completion, price, latency)
 
-    def spec(self, step: StepInfo, shape: Mapping[str, Any]) -> PromptSpec:
-        tools = (
-            tuple(
-                ToolSpec(t.name, self.model.tools[t.name].symbol.doc or t.name, {})
-                for t in _tool_names(step)
-                if t.name in self.model.tools
-            )
-            if shape["module"] == "react"
-            else ()
-        )
-        return PromptSpec(
-            instructions=step.signature.instructions,
-            inputs=tuple(_field_spec(f) for f in step.signature.inputs.values()),
-            outputs=tuple(_field_spec(f) for f in step.signature.outputs.values()),
-            module=shape["module"],
-            adapter=shape["adapter"],
-            tools=tools,
-        )
-
-    def prompt_tokens(self, step: StepInfo, shape: Mapping[str, Any], model_id: str) -> int:
-        spec = self.spec(step, shape)
+    def prompt_tokens(self, step: StepInfo, shape: StepSettings, cost: ModelCost) -> int:
+        spec = prompt_spec(self.package, self.ir_steps[step.name], shape)
         examples = self.step_examples(step) or [self.placeholder_example(step)]
-        demos = [Demo(inputs, outputs) for inputs, outputs in examples[: shape["demos"]]]
-        demos += [Demo(*self.placeholder_example(step))] * max(0, shape["demos"] - len(demos))
+        demos = [Demo(inputs, outputs) for inputs, outputs in examples[: shape.demos]]
+        demos += [Demo(*self.placeholder_example(step))] * max(0, shape.demos - len(demos))
+        native = {
+            "native_structured": shape.adapter == "json" and bool(cost.structured_output),
+            "native_tools": shape.module == "react" and bool(cost.function_calling),
+        }
         counts = [
-            self.counter.messages(render_messages(spec, inputs, demos), model_id)
+            self.counter.messages(render_messages(spec, inputs, demos, **native), cost.model_id)
             for inputs, _ in examples
         ]
         return round(sum(counts) / len(counts))
 
-    def completion_tokens(self, step: StepInfo, shape: Mapping[str, Any], model_id: str) -> int:
+    def completion_tokens(self, step: StepInfo, shape: StepSettings, model_id: str) -> int:
         examples = self.step_examples(step) or [self.placeholder_example(step)]
         total = 0
         for _, outputs in examples:
@@ -306,7 +287,7 @@ class Estimator:
             if isinstance(hint, int):
                 tokens += hint
         extra = {"cot": REASONING_TOKENS, "pot": CODE_TOKENS, "react": TURN_TOKENS}
-        return tokens + extra.get(shape["module"], 0)
+        return tokens + extra.get(shape.module, 0)
 
     def step_examples(self, step: StepInfo) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(inputs, outputs) of a step from trainset rows, where its values are known."""
@@ -380,15 +361,19 @@ class Estimator:
         highs = [self.estimate(c, "max") for c in feasible]
         return Estimates(
             default=default,
-            minimum={m: _fold(min, [e.metric(m) for e in lows]) for m in METRICS},
-            maximum={m: _fold(max, [e.metric(m) for e in highs]) for m in METRICS},
+            minimum={m: _fold(min, [_total_metric(e, m) for e in lows]) for m in ALL_METRICS},
+            maximum={m: _fold(max, [_total_metric(e, m) for e in highs]) for m in ALL_METRICS},
             mean=self.mean(space, default),
             steps_min={
-                step: {m: _fold(min, [_step_metric(e.steps[i], m) for e in lows]) for m in METRICS}
+                step: {
+                    m: _fold(min, [_step_metric(e.steps[i], m) for e in lows]) for m in ALL_METRICS
+                }
                 for i, step in enumerate(self.program.steps)
             },
             steps_max={
-                step: {m: _fold(max, [_step_metric(e.steps[i], m) for e in highs]) for m in METRICS}
+                step: {
+                    m: _fold(max, [_step_metric(e.steps[i], m) for e in highs]) for m in ALL_METRICS
+                }
                 for i, step in enumerate(self.program.steps)
             },
         )
@@ -424,26 +409,24 @@ class Estimator:
         found = []
         estimate = self.estimate(config, "max")
         for step, est in zip(self.program.steps.values(), estimate.steps, strict=True):
-            shape = self.step_shape(step, config)
-            cost = self.model_cost(shape["model"])
+            shape = self.settings(step, config)
+            cost = self.model_cost(shape.model)
             span = step.node.span if step.node else self.program.node.name.span
             needed = est.prompt_tokens + est.completion_tokens
             if cost.context_window is not None and needed > cost.context_window:
                 found.append(
                     CapabilityIssue(
-                        msg.context_window(step.name, shape["model"], needed, cost.context_window),
+                        msg.context_window(step.name, shape.model, needed, cost.context_window),
                         span,
                         False,
                     )
                 )
-            if shape["module"] == "react" and cost.function_calling is False:
+            if shape.module == "react" and cost.function_calling is False:
                 found.append(
-                    CapabilityIssue(msg.no_function_calling(step.name, shape["model"]), span, False)
+                    CapabilityIssue(msg.no_function_calling(step.name, shape.model), span, False)
                 )
-            if shape["adapter"] == "json" and cost.structured_output is False:
-                found.append(
-                    CapabilityIssue(msg.json_fallback(step.name, shape["model"]), span, True)
-                )
+            if shape.adapter == "json" and cost.structured_output is False:
+                found.append(CapabilityIssue(msg.json_fallback(step.name, shape.model), span, True))
         return found
 
     def capability_predicates(self, pid: int) -> list[Predicate]:
@@ -466,7 +449,7 @@ class Estimator:
         names: dict[str, None] = {}
         for combo in self.combos():
             for step in self.program.steps.values():
-                names[self.step_shape(step, combo)["model"]] = None
+                names[self.settings(step, combo).model] = None
         return [n for n in names if n in self.model.models]
 
     def report_unpriced(self, ctx: Context) -> None:
@@ -585,7 +568,17 @@ def _step_metric(step: StepEstimate, metric: str) -> float | None:
         return step.cost_usd
     if metric == "latency":
         return step.latency_s
+    if metric in ("calls", "prompt_tokens", "completion_tokens"):
+        return float(getattr(step, metric))
     return float(step.calls * (step.prompt_tokens + step.completion_tokens))
+
+
+def _total_metric(estimate: Estimate, metric: str) -> float | None:
+    if metric == "calls":
+        return float(sum(s.calls for s in estimate.steps))
+    if metric in ("prompt_tokens", "completion_tokens"):
+        return float(getattr(estimate, metric))
+    return estimate.metric(metric)
 
 
 def _exists(space: Space, fixed: Mapping[str, ConfigValue]) -> bool:
@@ -606,20 +599,6 @@ def _default_value(program: ProgramInfo, name: str) -> ConfigValue:
 
 def _hashable(value: object) -> object:
     return value if not isinstance(value, list | dict) else repr(value)
-
-
-def _tool_names(step: StepInfo) -> Iterable[Ident]:
-    setting = step.settings.get("tools")
-    literal = setting.literal if setting is not None else None
-    return [t for t in literal if isinstance(t, Ident)] if isinstance(literal, list) else []
-
-
-def _field_spec(field: FieldInfo) -> FieldSpec:
-    inner = field.type.inner if isinstance(field.type, OptionalT) else field.type
-    choices: tuple[str, ...] = ()
-    if isinstance(inner, EnumT | LiteralsT):
-        choices = inner.values
-    return FieldSpec(field.name, type_str(field.type), field.description, choices)
 
 
 def _placeholder(t: Type) -> Any:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, cast
 
+from dspx_lang.ir import schema as ir
+
 
 @dataclass(frozen=True)
 class StepEstimate:
@@ -112,6 +114,32 @@ class SpaceReport:
             self._estimates = self.compute_estimates()
         return self._estimates
 
+    def ir_estimate(self) -> ir.ProgramEstimate | None:
+        """The estimates in the IR's shape (default, min and max per step and in total)."""
+        est = self.estimates
+        if est is None:
+            return None
+        default = ir.ConfigEstimate(
+            steps={
+                s.step: _call(
+                    s.calls, s.prompt_tokens, s.completion_tokens, s.cost_usd, s.latency_s
+                )
+                for s in est.default.steps
+            },
+            total=_call(
+                sum(s.calls for s in est.default.steps),
+                est.default.prompt_tokens,
+                est.default.completion_tokens,
+                est.default.cost_usd,
+                est.default.latency_s,
+            ),
+        )
+        return ir.ProgramEstimate(
+            default=default,
+            min=_config(est.steps_min, est.minimum),
+            max=_config(est.steps_max, est.maximum),
+        )
+
     def to_data(self) -> dict[str, Any]:
         """Plain data (JSON-ready apart from infinities), estimates included."""
         data = {
@@ -121,6 +149,36 @@ class SpaceReport:
         }
         data["estimates"] = self.estimates
         return cast(dict[str, Any], _plain(data))
+
+
+def _call(
+    calls: float, prompt: float, completion: float, cost: float | None, latency: float
+) -> ir.CallEstimate:
+    return ir.CallEstimate(
+        calls=round(calls),
+        prompt_tokens=round(prompt),
+        completion_tokens=round(completion),
+        cost_usd=cost,
+        latency_s=latency,
+    )
+
+
+def _from_metrics(metrics: dict[str, float | None]) -> ir.CallEstimate:
+    return _call(
+        metrics.get("calls") or 0,
+        metrics.get("prompt_tokens") or 0,
+        metrics.get("completion_tokens") or 0,
+        metrics.get("cost"),
+        metrics.get("latency") or 0.0,
+    )
+
+
+def _config(
+    steps: dict[str, dict[str, float | None]], total: dict[str, float | None]
+) -> ir.ConfigEstimate:
+    return ir.ConfigEstimate(
+        steps={name: _from_metrics(m) for name, m in steps.items()}, total=_from_metrics(total)
+    )
 
 
 def _plain(value: Any) -> Any:
