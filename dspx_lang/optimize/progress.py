@@ -13,11 +13,33 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dspx_lang.optimize.model import Progress, ProgressEvent
+from dspx_lang.optimize.spend import to_usd
 
 if TYPE_CHECKING:
     from rich.live import Live
 
+    from dspx_lang.optimize.ledger import Totals
+    from dspx_lang.optimize.records import Summary
+
 Callback = Callable[[ProgressEvent], None]
+
+
+def snapshot(summary: Summary, totals: Totals, trials: int, max_spend: float | None) -> Progress:
+    counts = summary.counts
+    best = summary.best
+    return Progress(
+        done=totals.done,
+        running=totals.running,
+        failed=counts["infra_failed"] + counts["error"] + counts["worker_died"],
+        infeasible=counts["infeasible"] + counts["duplicate"],
+        trials=trials,
+        best_score=best.score if best else None,
+        best_values=dict(best.values) if best else {},
+        pareto_size=len(summary.front),
+        spent=to_usd(totals.settled),
+        max_spend=max_spend,
+        reserved=to_usd(totals.outstanding),
+    )
 
 
 def wants_live(live: bool | None) -> bool:

@@ -25,21 +25,14 @@ Contract (docs/optimize.md explains each point at length):
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import math
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal
 
-from dspx_lang.optimize import pareto
+from dspx_lang.optimize import outcomes, pareto
 from dspx_lang.optimize.codec import config_key, decode_config, encode_config
-from dspx_lang.optimize.ledger import Claim, Identity, Ledger, Pick, Refusal, SlotState
+from dspx_lang.optimize.ledger import Claim, Pick, Refusal, SlotState
 from dspx_lang.optimize.model import (
-    MEASURED,
     SAMPLERS,
     Budget,
     Evaluate,
@@ -49,7 +42,6 @@ from dspx_lang.optimize.model import (
     Objective,
     OptimizeError,
     OptimizeResult,
-    Progress,
     ProgressEvent,
     SamplerName,
     SpendCapReached,
@@ -58,20 +50,14 @@ from dspx_lang.optimize.model import (
     TrialOutcome,
     TrialStatus,
 )
-from dspx_lang.optimize.progress import Callback, Display, wants_live
-from dspx_lang.optimize.reaper import reap
-from dspx_lang.optimize.records import Summary, summarize
+from dspx_lang.optimize.progress import Callback, Display, snapshot, wants_live
 from dspx_lang.optimize.samplers import FeasibleSequence, first_untaken, neighbours
 from dspx_lang.optimize.spend import SpendGuard, to_units, to_usd
-from dspx_lang.optimize.storage import StudyStorage, open_storage
-from dspx_lang.optimize.study import StudyAccess
+from dspx_lang.optimize.worker import StudyWorker
 from dspx_lang.space.solve import ConfigValue, Space
 
 MAX_REJECTS = 8
 """Proposals in a row told back unevaluated before a fresh configuration is drawn instead."""
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _REASONS: dict[str, StopReason] = {"trials": "trials", "spend": "spend", "exhausted": "exhausted"}
 
@@ -86,7 +72,7 @@ class _Ticket:
     trial_id: int
 
 
-class Optimizer:
+class Optimizer(StudyWorker):
     """One worker of a study. See the module docstring and docs/optimize.md."""
 
     def __init__(
@@ -119,127 +105,31 @@ class Optimizer:
             raise OptimizeError("trials, concurrency and infra_abort_after must be >= 1")
         if not study:
             raise OptimizeError("give the study a name")
-        self.space = space
-        self.vars = space.vars
-        self.objectives = pareto.normalised(objectives)
+        super().__init__(
+            space,
+            pareto.normalised(objectives),
+            storage=storage,
+            study=study,
+            sampler=sampler,
+            seed=seed,
+            trials=trials,
+            lease=lease or Lease(),
+        )
         self.budgets = tuple(budgets)
         self.evaluate = evaluate
         self.forecast = forecast
-        self.storage_url = storage
-        self.study_name = study
-        self.sampler: SamplerName = sampler
-        self.trials = trials
-        self.seed = seed
         self.concurrency = concurrency
         self.max_spend = max_spend
         self.cap = None if max_spend is None else to_units(max_spend, up=False)
         self.infra_retries = infra_retries
         self.infra_abort_after = infra_abort_after
-        self.lease = lease or Lease()
-        self.me = Identity.current()
         self._display = Display(f"optimize {study} ({sampler})", wants_live(live), callbacks)
         self._reporting = wants_live(live) or bool(callbacks)
-        self._storage: StudyStorage | None = None
-        self._ledger: Ledger | None = None
-        self._access: StudyAccess | None = None
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="dspx-ledger")
-        self._opt = ThreadPoolExecutor(1, thread_name_prefix="dspx-optuna")
-        self._cond = asyncio.Condition()
         self._stop: StopReason | None = None
-        self._registered = False
-        self._lost = threading.Event()
-        self._beat_stop = threading.Event()
-        self._last_reap = -math.inf
         self._skip: set[str] = set()
         self._streak = 0
-        self._running = 0
-        self._rejected = 0
         self._sequence: FeasibleSequence | None = None
         self._fallback: FeasibleSequence | None = None
-
-    # ------------------------------------------------------------- plumbing
-
-    @property
-    def ledger(self) -> Ledger:
-        assert self._ledger is not None
-        return self._ledger
-
-    @property
-    def access(self) -> StudyAccess:
-        assert self._access is not None
-        return self._access
-
-    async def _in(
-        self, pool: ThreadPoolExecutor, fn: Callable[P, R], *a: P.args, **k: P.kwargs
-    ) -> R:
-        return await asyncio.get_running_loop().run_in_executor(pool, lambda: fn(*a, **k))
-
-    async def _db_call(self, fn: Callable[P, R], *a: P.args, **k: P.kwargs) -> R:
-        return await self._in(self._db, fn, *a, **k)
-
-    async def _opt_call(self, fn: Callable[P, R], *a: P.args, **k: P.kwargs) -> R:
-        return await self._in(self._opt, fn, *a, **k)
-
-    async def _connect(self) -> None:
-        self._storage = await self._db_call(open_storage, self.storage_url)
-        self._ledger = Ledger(self._storage.engine, self.study_name, self.me)
-        self._access = StudyAccess(
-            self._storage,
-            self.study_name,
-            self.vars,
-            self.objectives,
-            self.sampler,
-            seed=self.seed,
-            trials=self.trials,
-        )
-        await self._opt_call(self._access.open)
-
-    async def _open(self) -> None:
-        await self._connect()
-        await self._db_call(self.ledger.register)
-        self._registered = True
-        threading.Thread(target=self._beat, name="dspx-heartbeat", daemon=True).start()
-        if self.sampler in ("grid", "random"):
-            self._sequence = FeasibleSequence(self.space, self.sampler, self.seed, self.forecast)
-        await self._reap(force=True)
-
-    async def _close(self) -> None:
-        self._beat_stop.set()
-        try:
-            if self._registered and not self._lost.is_set():
-                await self._db_call(self.ledger.stop)
-        finally:
-            if self._storage is not None:
-                await self._db_call(self._storage.close)
-            self._db.shutdown(wait=False)
-            self._opt.shutdown(wait=False)
-
-    def _beat(self) -> None:
-        while not self._beat_stop.wait(self.lease.heartbeat_s):
-            try:
-                alive = self.ledger.beat()
-            except Exception:
-                continue  # the database blinked; the next beat retries within the grace
-            if not alive:
-                self._lost.set()
-                return
-
-    async def _reap(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_reap < self.lease.heartbeat_s:
-            return
-        self._last_reap = now
-        await reap(self.ledger, self.access, self.lease.grace_s, self._db_call, self._opt_call)
-
-    async def _wait(self) -> None:
-        """Until a local trial ends, or a heartbeat interval passes (other workers)."""
-        async with self._cond:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._cond.wait(), self.lease.heartbeat_s)
-
-    async def _changed(self) -> None:
-        async with self._cond:
-            self._cond.notify_all()
 
     def _halt(self, reason: StopReason) -> None:
         if self._stop is None:
@@ -252,6 +142,10 @@ class Optimizer:
         with self._display:
             try:
                 await self._open()
+                if self.sampler in ("grid", "random"):
+                    self._sequence = FeasibleSequence(
+                        self.space, self.sampler, self.seed, self.forecast
+                    )
                 await self._emit("start")
                 lanes = [asyncio.create_task(self._lane()) for _ in range(self.concurrency)]
                 try:
@@ -397,7 +291,6 @@ class Optimizer:
 
     async def _reject(self, number: int, key: str, status: TrialStatus) -> None:
         """Tell optuna about a proposal that is not evaluated."""
-        self._rejected += 1
         result: dict[str, Any] = {"status": status, "key": key, "worker": self.me.worker}
         if status == "infeasible" and self.sampler in ("tpe", "nsga2"):
             # Told COMPLETE but violated, so the sampler learns where the infeasible region is
@@ -415,7 +308,6 @@ class Optimizer:
 
         guard = SpendGuard(top_up, t.units)
         attempt, number = 1, t.number
-        self._running += 1
         try:
             while True:
                 info = TrialInfo(number, attempt, t.key, self.study_name, self.me.worker, guard)
@@ -436,12 +328,12 @@ class Optimizer:
                     ) from exc
                 if outcome is None or guard.cap_reached:
                     await self._end(t, number, attempt, guard, "stopped", "stopped")
-                    self._halt("spend")
+                    self._stopped_by(guard)
                     return
                 if not outcome.infra_failed:
                     self._streak = 0
                     try:
-                        values = self._values(number, outcome)
+                        values = outcomes.objective_values(self.objectives, number, outcome)
                     except EvaluationError as exc:
                         await self._end(
                             t, number, attempt, guard, "error", "stopped", error=str(exc)
@@ -464,7 +356,7 @@ class Optimizer:
                     await guard.ensure(self.forecast(t.config))
                 except SpendCapReached:
                     await self._settle(t, guard, "stopped", outcome)
-                    self._halt("spend")
+                    self._stopped_by(guard)
                     return
                 attempt += 1
                 params = encode_config(self.vars, t.config)
@@ -475,8 +367,14 @@ class Optimizer:
                     self._lost.set()
                     return
         finally:
-            self._running -= 1
             await self._changed()
+
+    def _stopped_by(self, guard: SpendGuard) -> None:
+        """A trial was stopped by its guard: the cap, or this worker lost its lease."""
+        if guard.reaped:
+            self._lost.set()
+        else:
+            self._halt("spend")
 
     async def _end(
         self,
@@ -492,28 +390,23 @@ class Optimizer:
         error: str | None = None,
     ) -> None:
         """Record one attempt in optuna, then (if `slot_state`) settle the slot."""
-        spent = max(guard.total_units, to_units(outcome.cost_usd) if outcome else 0)
-        result: dict[str, Any] = {
-            "status": status,
-            "key": t.key,
-            "worker": self.me.worker,
-            "attempt": attempt,
-            "spent": to_usd(spent),
-        }
-        told: list[float] | None = None
-        violations: dict[str, float] = {}
-        if error is not None:
-            result["error"] = error
-        if outcome is not None:
-            result["measured"] = outcome.measured()
-            result["details"] = _jsonable(outcome.details)
-        if values is not None and outcome is not None:
-            violations = self._violations(outcome)
-            result["values"] = values
-            result["violations"] = violations
-            told = self._told(values, violations)
+        excess = outcomes.violations(self.budgets, outcome) if outcome and values else {}
+        result = outcomes.attempt_result(
+            status=status,
+            key=t.key,
+            worker=self.me.worker,
+            attempt=attempt,
+            spent=to_usd(_spent(guard, outcome)),
+            outcome=outcome,
+            values=values,
+            excess=excess,
+            error=error,
+        )
+        vector = None
+        if values is not None:
+            vector = outcomes.told(self.objectives, values, excess, self.access.scalar)
         # False when reaped meanwhile: optuna holds it as FAIL already, the slot as dead.
-        await self._opt_call(self.access.finish, number, told, result, violations)
+        await self._opt_call(self.access.finish, number, vector, result, excess)
         if slot_state is not None:
             await self._settle(t, guard, slot_state, outcome)
         if self._reporting:
@@ -522,46 +415,9 @@ class Optimizer:
     async def _settle(
         self, t: _Ticket, guard: SpendGuard, state: SlotState, outcome: TrialOutcome | None
     ) -> None:
-        spent = max(guard.total_units, to_units(outcome.cost_usd) if outcome else 0)
-        await self._db_call(self.ledger.settle, t.slot, state, spent)
-
-    def _values(self, number: int, outcome: TrialOutcome) -> dict[str, float]:
-        measured = outcome.measured()
-        out = {}
-        for o in self.objectives:
-            value = outcome.values.get(o.name)
-            if value is None and o.name in MEASURED:
-                value = measured[o.name]
-            if value is None or not math.isfinite(float(value)):
-                raise EvaluationError(
-                    f"trial {number}: evaluate gave no finite value for objective {o.name}"
-                )
-            out[o.name] = float(value)
-        return out
-
-    def _violations(self, outcome: TrialOutcome) -> dict[str, float]:
-        """Relative excess per budget; an unmeasured quantity never violates (like an
-        unknown price never prunes statically)."""
-        measured = outcome.measured()
-        out: dict[str, float] = {}
-        for b in self.budgets:
-            m = measured[b.metric]
-            out[b.metric] = 0.0 if m is None else (float(m) - b.limit) / b.limit
-        return out
-
-    def _told(self, values: Mapping[str, float], violations: Mapping[str, float]) -> list[float]:
-        if not self.access.scalar:
-            return [values[o.name] for o in self.objectives]
-        scalar = pareto.scalarize(values, self.objectives)
-        excess = sum(max(0.0, v) for v in violations.values())
-        # cmaes has no constraints: an over-budget trial ranks below any within budget.
-        return [scalar - (1.0 + excess) * (abs(scalar) + 1.0) if excess > 0 else scalar]
+        await self._db_call(self.ledger.settle, t.slot, state, _spent(guard, outcome))
 
     # ------------------------------------------------------------- results
-
-    async def _summary(self) -> Summary:
-        trials = await self._opt_call(self.access.all)
-        return summarize(self.vars, trials, self.objectives)
 
     async def _result(self) -> OptimizeResult:
         s = await self._summary()
@@ -593,24 +449,11 @@ class Optimizer:
             return
         s = await self._summary()
         totals = await self._db_call(self.ledger.totals)
-        progress = Progress(
-            done=totals.done,
-            running=totals.running,
-            failed=s.counts["infra_failed"] + s.counts["error"] + s.counts["worker_died"],
-            infeasible=s.counts["infeasible"] + s.counts["duplicate"],
-            trials=self.trials,
-            best_score=s.best.score if s.best else None,
-            best_values=dict(s.best.values) if s.best else {},
-            pareto_size=len(s.front),
-            spent=to_usd(totals.settled),
-            max_spend=self.max_spend,
-            reserved=to_usd(totals.outstanding),
-        )
+        progress = snapshot(s, totals, self.trials, self.max_spend)
         trial = next((r for r in s.scored if r.number == number), None)
         self._display.emit(ProgressEvent(kind, progress, trial, reason))
 
 
-def _jsonable(details: Mapping[str, Any]) -> dict[str, Any]:
-    """Details as stored: JSON values, anything else by its `str`."""
-    loaded: dict[str, Any] = json.loads(json.dumps(dict(details), default=str))
-    return loaded
+def _spent(guard: SpendGuard, outcome: TrialOutcome | None) -> int:
+    """What a slot is settled with: the guard's total, or the outcome's own account if larger."""
+    return max(guard.total_units, to_units(outcome.cost_usd) if outcome else 0)

@@ -10,6 +10,7 @@ program's compile-time estimator (per-call cost, latency and tokens of a configu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,8 +37,12 @@ def program_space(
 ) -> ProgramSpace:
     if compilation.has_errors:
         raise ValueError(f"{compilation.root} has errors: check it before optimizing")
+    from dspx_lang.ir.lower import lower
+
     program = compilation.model.programs[name]
-    estimator = Estimator(compilation.model, program, TokenCounter.shared())
+    # Estimates render prompts from the IR of the file that declares the program.
+    package = lower(dataclasses.replace(compilation, root=program.file))
+    estimator = Estimator(compilation.model, program, package, TokenCounter.shared())
     constraints: list[AnyConstraint] = [
         *lower_constraints(program),
         *estimator.capability_predicates(IMPLICIT_BASE),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from optimize_kit import (
     cost,
     feasible_configs,
     key,
+    ledger_total,
     quality,
     space,
+    study_state,
     weighted_best,
     within_budget,
 )
@@ -246,3 +249,39 @@ def test_summary_reads_the_study_without_running(sqlite_url: str) -> None:
     assert task.seen == []
     assert summary.best == ran.best
     assert [r.number for r in summary.trials] == [r.number for r in ran.trials]
+
+
+def test_a_cancelled_run_records_its_trials_as_stopped_and_settles_their_spend(
+    sqlite_url: str,
+) -> None:
+    task = Task(delay_s=5.0)
+
+    async def cancel_mid_trial() -> None:
+        running = asyncio.create_task(
+            make(task, sqlite_url, sampler="grid", trials=10, concurrency=3).run()
+        )
+        while len(task.spent) < 3:  # each lane has sent its first call
+            await asyncio.sleep(0.01)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    asyncio.run(cancel_mid_trial())
+    state = study_state(sqlite_url, "synthetic")
+    statuses = [t.user_attrs["dspx_result"]["status"] for t in state["trials"]]
+    assert statuses == ["stopped"] * 3
+    assert {s[0] for s in state["slots"]} == {"stopped"}
+    # The calls in flight were authorized and never charged: they count as spent.
+    assert ledger_total(state["slots"]) == sum(Decimal(repr(x)) for x in task.spent)
+    result = run(Task(), sqlite_url, sampler="grid", trials=10)
+    assert result.counts["ok"] == 10
+
+
+def test_the_live_display_draws_the_run(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(Task(), sqlite_url, sampler="grid", trials=3, live=True, max_spend=1.0)
+    shown = capsys.readouterr().err
+    assert "optimize synthetic (grid)" in shown
+    assert "3/3 done" in shown
+    assert "$0.0300 of $1.0000" in shown
