@@ -78,6 +78,7 @@ CODE_TOKENS = 150
 TURN_TOKENS = 80
 FIELD_OVERHEAD_TOKENS = 6
 SAMPLE_ROWS = 3
+DEMO_ROWS = 16
 MAX_COMBOS = 256
 METRICS = ("cost", "latency", "tokens")
 ALL_METRICS = (*METRICS, "calls", "prompt_tokens", "completion_tokens")
@@ -161,7 +162,8 @@ class Estimator:
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
-        """Program fields of the first trainset rows (columns mapped), or none."""
+        """Program fields of the first trainset rows (columns mapped), or none: the first
+        SAMPLE_ROWS are typical inputs, the first DEMO_ROWS stand in for demonstrations."""
         optimize = self.program.optimize
         dataset = (
             self.model.datasets.get(optimize.trainset) if optimize and optimize.trainset else None
@@ -169,7 +171,7 @@ class Estimator:
         if dataset is None:
             return []
         try:
-            raw = read_rows(dataset.resolved_path, SAMPLE_ROWS)
+            raw = read_rows(dataset.resolved_path, max(SAMPLE_ROWS, DEMO_ROWS))
         except DatasetError:
             return []
         fields = {**self.program.inputs, **self.program.outputs}
@@ -271,12 +273,12 @@ class Estimator:
         }
         counts = [
             self.counter.messages(render_messages(spec, inputs, demos, **native), cost.model_id)
-            for inputs, _ in examples
+            for inputs, _ in examples[:SAMPLE_ROWS]
         ]
         return round(sum(counts) / len(counts))
 
     def completion_tokens(self, step: StepInfo, shape: StepSettings, model_id: str) -> int:
-        examples = self.step_examples(step) or [self.placeholder_example(step)]
+        examples = (self.step_examples(step) or [self.placeholder_example(step)])[:SAMPLE_ROWS]
         total = 0
         for _, outputs in examples:
             text = " ".join(_text(v) for v in outputs.values())
