@@ -38,6 +38,7 @@ from dspx_lsp.edits import EditLog
 from dspx_lsp.incremental import IncrementalParseCache
 
 MAX_WORKSPACE_FILES = 5000  # beyond this, workspace-wide features look at open files only
+KEEP_REPORTS = 8  # roots whose space reports (estimates) stay in memory
 
 
 @dataclass(slots=True)
@@ -60,7 +61,7 @@ class _Passed:
 
     diagnostics: list[Diagnostic]
     marks: dict[str, tuple[int, int]]
-    reports: dict[str, SpaceReport]
+    reports: dict[str, SpaceReport] | None  # None once dropped to bound memory (`KEEP_REPORTS`)
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class Documents:
     _disk: dict[str, tuple[int, int, SourceFile]] = field(default_factory=dict)
     _compiled: dict[str, _Compiled] = field(default_factory=dict)
     _passed: dict[str, _Passed] = field(default_factory=dict)
+    _keeping: dict[str, None] = field(default_factory=dict)  # roots whose reports are kept, LRU
     _read: set[str] = field(default_factory=set)  # paths the running compilation asked for
     edits: EditLog = field(default_factory=EditLog)
 
@@ -172,10 +174,12 @@ class Documents:
                 if step.needs_clean and compilation.has_errors:
                     continue
                 step.run(compilation)
+            _release_estimators()
             compiled.finished = True
             marks = {p: self.edits.mark(p) for p in compilation.model.files}
             passed = compilation.sink.items[before:]
             self._passed[path] = _Passed(passed, marks, compilation.reports)
+            self._keep(path)
         return compilation
 
     def finished(self, path: str) -> bool:
@@ -192,9 +196,34 @@ class Documents:
         return [d for d in moved if d is not None]
 
     def reports(self, path: str) -> dict[str, SpaceReport]:
-        """The space analysis of `path`'s programs from its last finished compilation."""
+        """The space analysis of `path`'s programs from its last finished compilation
+        (analysed again if its reports were dropped and it is current)."""
         passed = self._passed.get(path)
-        return passed.reports if passed else {}
+        if passed is None:
+            return {}
+        if passed.reports is None:
+            if not self.finished(path):
+                return {}
+            self._compiled.pop(path)  # its sink has the passes' diagnostics: start afresh
+            self.finish(path)
+            passed = self._passed[path]
+        self._keep(path)
+        return passed.reports or {}
+
+    def _keep(self, path: str) -> None:
+        """Keep `path`'s reports (estimates hold the space analysis' state: ~1 MB a root),
+        dropping those of the least recently used roots beyond `KEEP_REPORTS`."""
+        self._keeping.pop(path, None)
+        self._keeping[path] = None
+        while len(self._keeping) > KEEP_REPORTS:
+            dropped = next(iter(self._keeping))
+            del self._keeping[dropped]
+            passed = self._passed.get(dropped)
+            if passed is not None:
+                passed.reports = None
+            compiled = self._compiled.get(dropped)
+            if compiled is not None:
+                compiled.compilation.reports = {}
 
     def _fresh(self, compiled: _Compiled) -> bool:
         return all(self._generation.get(p, 0) == g for p, g in compiled.generations.items())
@@ -244,3 +273,16 @@ def _walk(folders: Iterable[str]) -> Iterator[str]:
             parts = path.relative_to(base).parts
             if not any(part.startswith(".") or part == "node_modules" for part in parts):
                 yield os.path.normpath(str(path))
+
+
+def _release_estimators() -> None:
+    """Workaround for a leak in a long-running process: `Estimator.model_cost` is a
+    `functools.cache` on a method, so the cache keeps every estimator ever made - and
+    its model and token-count memo - alive (~1 MB per analysis). Clearing it after each
+    analysis costs only a recomputation of model prices. Remove once the cache is
+    per instance."""
+    from dspx_lang.space.estimate import Estimator
+
+    clear = getattr(Estimator.model_cost, "cache_clear", None)
+    if clear is not None:
+        clear()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 from pathlib import Path
 
 import pytest
+from dspx_lsp.convert import path_to_uri
+from dspx_lsp.documents import KEEP_REPORTS, Documents
+from dspx_lsp.edits import EditLog
 from dspx_lsp.features import code_actions, completion, folding, hover, inlay_hints, symbols
 from dspx_lsp.features.formatting import line_edits
 from dspx_lsp.features.rename import plan_rename
@@ -15,7 +19,7 @@ from dspx_lsp.features.trail import classify
 from dspx_lsp.guard import RequestFailed, guarded
 from dspx_lsp.server import Options
 from dspx_lsp.xref import importers_of, references
-from lsp_store import Store
+from lsp_store import WORKSPACE, Store
 
 from dspx_lang.source import SourceFile, Span
 from dspx_lang.syntax.complete import decl_start, expected_at
@@ -214,3 +218,36 @@ def test_guard_answers_neutrally_and_lets_refusals_through() -> None:
     with pytest.raises(RequestFailed):
         refusing()
     assert asyncio.run(broken_async()) == {}
+
+
+def test_edit_log_moves_spans_and_drops_touched_ones() -> None:
+    log = EditLog()
+    mark = log.mark("f")
+    log.record("f", 10, 10, 3)  # three characters inserted at 10
+    log.record("f", 40, 45, 0)  # five deleted at 40 (after the insertion)
+    assert log.map_span("f", Span(0, 5), mark) == Span(0, 5)
+    assert log.map_span("f", Span(10, 12), mark) == Span(13, 15)  # insertion at its start
+    assert log.map_span("f", Span(20, 25), mark) == Span(23, 28)
+    assert log.map_span("f", Span(8, 12), mark) is None  # the insertion is inside it
+    assert log.map_span("f", Span(38, 41), mark) is None  # the deletion overlaps it
+    assert log.map_span("f", Span(50, 52), mark) == Span(48, 50)
+    log.forget("f")
+    assert log.map_span("f", Span(0, 5), mark) is None  # the log restarted: nothing maps
+
+
+def test_space_reports_are_dropped_beyond_the_limit_and_made_again(tmp_path: Path) -> None:
+    documents = Documents()
+    paths = []
+    text = (WORKSPACE / "qa.dspx").read_text(encoding="utf-8")
+    shutil.copy(WORKSPACE / "shared.dspx", tmp_path / "shared.dspx")
+    shutil.copytree(WORKSPACE / "data", tmp_path / "data")
+    for n in range(KEEP_REPORTS + 2):
+        path = tmp_path / f"qa{n}.dspx"
+        path.write_text(text, encoding="utf-8")
+        documents.open(path_to_uri(str(path)), text, 1)
+        documents.finish(str(path))
+        paths.append(str(path))
+    kept = [p for p in paths if documents._passed[p].reports is not None]
+    assert kept == paths[-KEEP_REPORTS:]
+    assert set(documents.reports(paths[0])) == {"qa"}  # analysed again on demand
+    assert documents._passed[paths[1]].reports is None  # ...which dropped the next oldest
