@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fixtures.lm_server import FakeLMServer, Reply
 from lsp_harness import Editor
 from lsprotocol import types
 
 from dspx_lang.cli import COMMANDS as CLI
+from dspx_lang.prompts import FieldSpec, format_outputs
 
 
 async def lenses(editor: Editor) -> list[types.CodeLens]:
@@ -99,3 +101,35 @@ async def test_client_commands_option_uses_the_extensions_commands(vscode_editor
         "dspx.showPromptAtCursor",
         "dspx.runTestAtCursor",
     ]
+
+
+def point_models_at(editor: Editor, server: FakeLMServer) -> None:
+    shared = editor.path("shared.dspx")
+    text = shared.read_text(encoding="utf-8").replace(
+        'model mini = "openai/gpt-4o-mini"\n',
+        f'model mini = "openai/gpt-4o-mini" {{ api_base: "{server.base_url}" }}\n',
+    )
+    shared.write_text(text, encoding="utf-8")
+
+
+def reply(answer: str) -> str:
+    fields = [FieldSpec(n, "string") for n in ("reasoning", "answer", "confidence")]
+    return format_outputs("chat", fields, {"reasoning": "r", "answer": answer, "confidence": 0.9})
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [("Paris", "passed"), ("Lyon", "failed")])
+async def test_run_test_lens_runs_the_test_against_a_real_endpoint(
+    editor: Editor, lm_server: FakeLMServer, answer: str, verdict: str
+) -> None:
+    point_models_at(editor, lm_server)
+    lm_server.script(Reply.text(reply(answer)))
+    found = await lenses(editor)
+    run = next(
+        lens.command for lens in found if lens.command and lens.command.command == "dspx.runTest"
+    )
+    result = await editor.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=run.command, arguments=run.arguments)
+    )
+    assert result["message"] == f"test paris {verdict}", result.get("content")
+    assert result["severity"] == ("info" if verdict == "passed" else "error")
+    assert len(lm_server.chat_requests) == 1

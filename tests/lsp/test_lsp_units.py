@@ -251,3 +251,16 @@ def test_space_reports_are_dropped_beyond_the_limit_and_made_again(tmp_path: Pat
     assert kept == paths[-KEEP_REPORTS:]
     assert set(documents.reports(paths[0])) == {"qa"}  # analysed again on demand
     assert documents._passed[paths[1]].reports is None  # ...which dropped the next oldest
+
+
+def test_hover_lists_values_the_space_analysis_found_dead(store: Store) -> None:
+    text = store.text("qa.dspx").replace(
+        "  constraint reasoning == cot => temperature <= 1.0\n",
+        "  constraint reasoning == cot => temperature <= 1.0\n  constraint adapter == json\n",
+    )
+    store.open("qa.dspx", text)
+    store.documents.finish(store.path("qa.dspx"))
+    found = hover.hover_markdown(store.here("qa.dspx", "var adapter", 5))
+    assert found is not None
+    assert "**Never chosen:**" in found[0]
+    assert "chat" in found[0].split("**Never chosen:**")[1]
