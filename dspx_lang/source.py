@@ -25,9 +25,6 @@ class Span:
     def contains(self, offset: int) -> bool:
         return self.start <= offset <= self.end
 
-    def cover(self, other: Span) -> Span:
-        return Span(min(self.start, other.start), max(self.end, other.end))
-
 
 @dataclass(slots=True)
 class SourceFile:

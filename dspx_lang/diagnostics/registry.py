@@ -337,4 +337,3 @@ _TABLE: tuple[Code, ...] = (
 )
 
 CODES: dict[str, Code] = {code.id: code for code in _TABLE}
-BY_NAME: dict[str, Code] = {code.name: code for code in _TABLE}

@@ -105,4 +105,3 @@ OPTIMIZE_KEYS: dict[str, SettingSpec] = {
     "concurrency": SettingSpec("int", "trials evaluated at once"),
     "seed": SettingSpec("int", "seed for samplers and splits"),
 }
-DEFAULT_MAX_ITERS = 3

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from itertools import product
@@ -29,7 +29,6 @@ from typing import Any, cast
 
 from dspx_lang import modelfacts
 from dspx_lang.datasets import DatasetError, read_rows
-from dspx_lang.diagnostics import Label
 from dspx_lang.diagnostics import messages as msg
 from dspx_lang.ir import schema as ir
 from dspx_lang.ir.specs import StepSettings, prompt_spec, step_settings
@@ -630,7 +629,3 @@ def _text(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
-
-
-def labels(issues: Sequence[CapabilityIssue], path: str) -> list[Label]:
-    return [Label(path, i.span, i.message) for i in issues]
