@@ -3,9 +3,11 @@
 Modules: `model` (objectives, budgets, outcomes, records, results, errors), `codec`
 (configuration encoding and optuna distributions), `storage` (SQLite/PostgreSQL study
 databases), `ledger` (the shared trial and money ledger), `spend` (money units and the
-per-trial `SpendGuard`), `samplers` (feasible sequences, optuna samplers), `study` (optuna
-calls), `reaper` (dead workers), `records` and `pareto` (reading results, the weighted
-choice), `progress` (live display), `search` (`Optimizer`), `artifact` (the JSON artifact).
+per-trial `SpendGuard`), `samplers` (feasible sequences, neighbours, optuna samplers),
+`study` (optuna calls), `reaper` (dead workers), `worker` (connection, heartbeat, thread
+hops), `outcomes` (what a trial stores and tells), `records` and `pareto` (reading results,
+the weighted choice), `progress` (live display), `search` (`Optimizer`), `artifact` (the
+JSON artifact). docs/optimize.md explains the whole.
 
 Importing this package is cheap (no optuna, no SQLAlchemy): names resolve on first use.
 """

@@ -73,7 +73,8 @@ class _Ticket:
 
 
 class Optimizer(StudyWorker):
-    """One worker of a study. See the module docstring and docs/optimize.md."""
+    """One worker of a study, for one run (`run` or `summary`, once). See the module
+    docstring and docs/optimize.md."""
 
     def __init__(
         self,
@@ -130,6 +131,7 @@ class Optimizer(StudyWorker):
         self._streak = 0
         self._sequence: FeasibleSequence | None = None
         self._fallback: FeasibleSequence | None = None
+        self._finishing: set[asyncio.Future[None]] = set()
 
     def _halt(self, reason: StopReason) -> None:
         if self._stop is None:
@@ -152,7 +154,10 @@ class Optimizer(StudyWorker):
                     await asyncio.gather(*lanes)
                 except BaseException:
                     for lane in lanes:
-                        lane.cancel()
+                        # Cancel once: a second cancel would cut short the recording of an
+                        # interrupted trial (see `_run`).
+                        if not lane.done() and not lane.cancelling():
+                            lane.cancel()
                     await asyncio.gather(*lanes, return_exceptions=True)
                     raise
                 if self._lost.is_set():
@@ -165,6 +170,7 @@ class Optimizer(StudyWorker):
                 await self._emit("stop", reason=self._stop)
                 return result
             finally:
+                await asyncio.gather(*self._finishing, return_exceptions=True)
                 await self._close()
 
     async def summary(self) -> OptimizeResult:
@@ -316,7 +322,12 @@ class Optimizer(StudyWorker):
                 except SpendCapReached:
                     outcome = None
                 except asyncio.CancelledError:
-                    await asyncio.shield(self._end(t, number, attempt, guard, "stopped", "stopped"))
+                    # Recorded even if the run is cancelled again meanwhile: `run` awaits it.
+                    ending = asyncio.ensure_future(
+                        self._end(t, number, attempt, guard, "stopped", "stopped")
+                    )
+                    self._finishing.add(ending)
+                    await asyncio.shield(ending)
                     raise
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"

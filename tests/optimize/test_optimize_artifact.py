@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -224,3 +226,14 @@ def test_storage_urls_in_artifacts_never_show_a_password() -> None:
     shown = redact("postgresql+psycopg://opt:s3cret-pass@db.example:5432/studies")
     assert "s3cret-pass" not in shown
     assert shown == "postgresql+psycopg://opt:***@db.example:5432/studies"
+
+
+def test_reading_artifacts_needs_neither_the_compiler_nor_optuna() -> None:
+    code = (
+        "import sys, dspx_lang.optimize.artifact\n"
+        "heavy = ('optuna', 'sqlalchemy', 'lark')\n"
+        "compiler = ('dspx_lang.semantics', 'dspx_lang.syntax', 'dspx_lang.space')\n"
+        "print([m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(compiler)])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

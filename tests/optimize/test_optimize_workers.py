@@ -44,7 +44,9 @@ def wait_for_events(log: Path, count: int, process: subprocess.Popen[str]) -> No
 def test_two_postgres_workers_share_one_study(pg_url: str, tmp_path: Path) -> None:
     logs = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     workers = [
-        spawn(pg_url, "pair", log, sampler="tpe", trials=30, max_spend=1.0, delay=0.05)
+        # A trial takes about 0.3 s, so one worker alone would need about 5 s: far more than
+        # the other needs to start.
+        spawn(pg_url, "pair", log, sampler="tpe", trials=30, max_spend=1.0, delay=0.08)
         for log in logs
     ]
     results = [finish(w) for w in workers]
