@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("compile", "dspx_lang.cli.compile_cmd", "check, then write a typed Python module and the IR"),
     ("fmt", "dspx_lang.cli.fmt_cmd", "format files canonically (comments kept)"),
     ("estimate", "dspx_lang.cli.estimate_cmd", "tokens, cost and latency before any call"),
+    ("eval", "dspx_lang.cli.eval_cmd", "evaluate a program on a dataset; objectives and errors"),
     ("local", "dspx_lang.cli.local_cmd", "fetch, start and stop a local model server (no API key)"),
     ("lsp", "dspx_lang.cli.lsp_cmd", "run the language server on stdio"),
     ("prompt", "dspx_lang.cli.prompt_cmd", "print the exact messages a program would send"),

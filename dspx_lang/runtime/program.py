@@ -28,7 +28,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dspx_lang.ir import schema as ir
 from dspx_lang.ir.specs import step_settings
@@ -40,6 +40,11 @@ from dspx_lang.runtime.lm import LMClient, ModelSpec
 from dspx_lang.runtime.modules import run_step
 from dspx_lang.runtime.plan import StepPlan, build_plan, model_spec, resolve_tools
 from dspx_lang.runtime.results import CallRecord, Prediction, StepTrace
+
+if TYPE_CHECKING:
+    from dspx_lang.runtime.eval_results import EvaluationResult
+    from dspx_lang.runtime.evaluate import OnResult
+    from dspx_lang.runtime.metering import SpendHook
 
 __all__ = ["HISTORY_SIZE", "Program"]
 
@@ -233,10 +238,66 @@ class Program:
                 program=self.name,
             )
 
-    def evaluate(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "evaluation arrives with the optimizer (`dspxc eval`); run the program per example "
-            "meanwhile"
+    def evaluate(
+        self,
+        data: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+        /,
+        *,
+        concurrency: int = 16,
+        limit: int | None = None,
+        mapping: Mapping[str, str] | None = None,
+        objectives: Sequence[ir.ObjectiveDecl] | None = None,
+        on_result: OnResult | None = None,
+        spend: SpendHook | None = None,
+        out: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+    ) -> EvaluationResult:
+        """Run on every example of `data` and score the objectives (see `aevaluate`)."""
+        return self._shared.run(
+            self.aevaluate(
+                data,
+                concurrency=concurrency,
+                limit=limit,
+                mapping=mapping,
+                objectives=objectives,
+                on_result=on_result,
+                spend=spend,
+                out=out,
+                resume=resume,
+            )
+        )
+
+    async def aevaluate(
+        self,
+        data: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+        /,
+        *,
+        concurrency: int = 16,
+        limit: int | None = None,
+        mapping: Mapping[str, str] | None = None,
+        objectives: Sequence[ir.ObjectiveDecl] | None = None,
+        on_result: OnResult | None = None,
+        spend: SpendHook | None = None,
+        out: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+    ) -> EvaluationResult:
+        """`data`: a dataset file, a declared dataset's name, rows or `Example`s (the first
+        `limit`; fields from same-named columns unless `mapping` says `{field: column}`).
+        See `dspx_lang.runtime.evaluate` for concurrency, error accounting and the results
+        file `out`, and docs/evaluate.md."""
+        from dspx_lang.runtime.evaluate import aevaluate_program
+        from dspx_lang.runtime.examples import load_examples
+
+        examples = load_examples(self._package, self._decl, data, mapping=mapping, limit=limit)
+        return await aevaluate_program(
+            self,
+            examples,
+            concurrency=concurrency,
+            objectives=objectives,
+            on_result=on_result,
+            spend=spend,
+            out=out,
+            resume=resume,
         )
 
     def load_optimized(self, path: str) -> Program:
