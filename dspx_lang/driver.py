@@ -83,14 +83,23 @@ class Session:
     loader: Loader = disk_loader
     cache: ParseCache = field(default_factory=ParseCache)
 
-    def check_source(self, source: SourceFile) -> Compilation:
+    def analyze(self, source: SourceFile) -> Compilation:
+        """Parse and run the semantic checks only (what an editor needs per keystroke)."""
         sink = Sink()
         model = analyze(source, sink, loader=self.loader, cache=self.cache)
-        compilation = Compilation(source.path, model, sink)
+        return Compilation(source.path, model, sink)
+
+    @staticmethod
+    def run_passes(compilation: Compilation) -> None:
+        """The later passes (space analysis, estimates) on an analysed compilation."""
         for step in PASSES:
             if step.needs_clean and compilation.has_errors:
                 continue
             step.run(compilation)
+
+    def check_source(self, source: SourceFile) -> Compilation:
+        compilation = self.analyze(source)
+        self.run_passes(compilation)
         return compilation
 
     def check(self, path: str) -> Compilation:

@@ -23,7 +23,7 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from itertools import product
 from typing import Any, cast
 
@@ -141,6 +141,7 @@ class Estimator:
         self.memo: dict[tuple[Any, ...], Estimate] = {}
         self._samples: list[dict[str, ConfigValue]] | None = None
         self._placeholders: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._costs: dict[str, ModelCost] = {}
         # Tokens depend on the step's shape only, not on how many calls a mode assumes.
         self.token_memo: dict[tuple[str, str, str, str, int], tuple[int, int]] = {}
         self.relevant = self._relevant()
@@ -183,8 +184,13 @@ class Estimator:
             for row in raw
         ]
 
-    @cache  # noqa: B019 - one estimator per program and compilation
     def model_cost(self, name: str) -> ModelCost:
+        cost = self._costs.get(name)
+        if cost is None:
+            cost = self._costs[name] = self._model_cost(name)
+        return cost
+
+    def _model_cost(self, name: str) -> ModelCost:
         decl = self.package.models[name]
         facts = modelfacts.lookup(decl.model_id)
         provider = "local" if decl.api_base else decl.model_id.split("/", 1)[0]

@@ -9,6 +9,7 @@ A damaged memo file is ignored and rewritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -40,9 +41,10 @@ class TokenCounter:
 
     @classmethod
     def shared(cls) -> TokenCounter:
+        """The process's counter for the user cache file (`DSPX_CACHE=0`: none, no file)."""
         if os.environ.get("DSPX_CACHE", "1") == "0":
             return cls(None)
-        return cls(user_cache_dir() / "token-counts.json")
+        return _shared(user_cache_dir() / "token-counts.json")
 
     def _key(self, kind: str, payload: str, model_id: str) -> str:
         digest = hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()
@@ -79,6 +81,12 @@ class TokenCounter:
             self.dirty = False
         except OSError:
             return
+
+
+@functools.cache
+def _shared(path: Path) -> TokenCounter:
+    # One memo per process (a long-running language server analyses again and again).
+    return TokenCounter(path)
 
 
 def _family(model_id: str) -> str:

@@ -6,8 +6,8 @@ Contract:
     imported file are seen by the files that import it.
   * Analysis comes in two stages. `compile(path)` parses and runs the semantic
     checks (fast: what every keystroke needs); `finish(path)` also runs the
-    driver's later `PASSES` (space analysis, estimates: slower), exactly as
-    `Session.check_source` does, so a finished compilation has the diagnostics
+    driver's later passes (`Session.run_passes`: space analysis, estimates;
+    slower), exactly as `Session.check_source` does, so a finished compilation has the diagnostics
     of `dspxc check`. Both are reused until a file they read changes (a
     per-path generation counter): requests never re-analyse unchanged text.
   * `carried(path)`: the diagnostics the later passes reported on an earlier
@@ -29,7 +29,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from dspx_lang.diagnostics import Diagnostic, Sink
-from dspx_lang.driver import PASSES, Compilation
+from dspx_lang.driver import Compilation, Session
 from dspx_lang.semantics import analyze
 from dspx_lang.source import SourceFile
 from dspx_lang.space.report import SpaceReport
@@ -170,11 +170,7 @@ class Documents:
         compilation = compiled.compilation
         if not compiled.finished:
             before = len(compilation.sink.items)
-            for step in PASSES:
-                if step.needs_clean and compilation.has_errors:
-                    continue
-                step.run(compilation)
-            _release_estimators()
+            Session.run_passes(compilation)
             compiled.finished = True
             marks = {p: self.edits.mark(p) for p in compilation.model.files}
             passed = compilation.sink.items[before:]
@@ -273,16 +269,3 @@ def _walk(folders: Iterable[str]) -> Iterator[str]:
             parts = path.relative_to(base).parts
             if not any(part.startswith(".") or part == "node_modules" for part in parts):
                 yield os.path.normpath(str(path))
-
-
-def _release_estimators() -> None:
-    """Workaround for a leak in a long-running process: `Estimator.model_cost` is a
-    `functools.cache` on a method, so the cache keeps every estimator ever made - and
-    its model and token-count memo - alive (~1 MB per analysis). Clearing it after each
-    analysis costs only a recomputation of model prices. Remove once the cache is
-    per instance."""
-    from dspx_lang.space.estimate import Estimator
-
-    clear = getattr(Estimator.model_cost, "cache_clear", None)
-    if clear is not None:
-        clear()
