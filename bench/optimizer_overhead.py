@@ -19,7 +19,7 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +43,10 @@ OBJECTIVES = (Objective("quality", "maximize", 0.8), Objective("cost", "minimize
 
 
 async def evaluate(config: Mapping[str, ConfigValue], info: TrialInfo) -> TrialOutcome:
-    a = int(config["a"])  # type: ignore[call-overload]
-    return TrialOutcome(values={"quality": a / 1000}, cost=0.001 * int(config["c"]))  # type: ignore[call-overload]
+    a, c = config["a"], config["c"]
+    assert isinstance(a, int)
+    assert isinstance(c, int)
+    return TrialOutcome(values={"quality": a / 1000}, cost=0.001 * c)
 
 
 def wall(url: str, sampler: SamplerName, trials: int, concurrency: int) -> float:
@@ -97,7 +99,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="dspx-bench-opt-"))
     counter = iter(range(10**6))
     server = None
-    urls = {"sqlite": lambda: f"sqlite:///{tmp / f'study{next(counter)}.db'}"}
+    urls: dict[str, Callable[[], str]] = {
+        "sqlite": lambda: f"sqlite:///{tmp / f'study{next(counter)}.db'}"
+    }
     bindir = find_bindir()
     if bindir is not None:
         server = PostgresServer(bindir).start()
@@ -111,16 +115,17 @@ def main() -> None:
     )
     try:
         for storage, make_url in urls.items():
-            for sampler in ("random", "tpe"):
+            samplers: tuple[SamplerName, ...] = ("random", "tpe")
+            for sampler in samplers:
                 for concurrency in (1, 4):
-                    one = wall(make_url(), sampler, 1, concurrency)  # type: ignore[arg-type]
-                    many = wall(make_url(), sampler, trials, concurrency)  # type: ignore[arg-type]
+                    one = wall(make_url(), sampler, 1, concurrency)
+                    many = wall(make_url(), sampler, trials, concurrency)
                     per = (many - one) / (trials - 1)
                     print(
                         f"{storage:9} {sampler:8} {concurrency:>4} {one:7.2f} "
                         f"{per * 1000:13.1f} {per:7.1%}"
                     )
-                plain = plain_optuna(make_url(), sampler, trials)  # type: ignore[arg-type]
+                plain = plain_optuna(make_url(), sampler, trials)
                 print(f"{storage:9} {sampler:8} {'':>4} {'':>7} {plain:13.1f}   plain optuna")
     finally:
         if server is not None:

@@ -60,8 +60,15 @@ VARS = (
 )
 
 
+def number(value: ConfigValue) -> float:
+    """A numeric configuration value (ints and floats only)."""
+    assert isinstance(value, int | float), value
+    assert not isinstance(value, bool), value
+    return value
+
+
 def _large_few_demos(config: Mapping[str, ConfigValue]) -> bool:
-    return config["model"] != Sym("large") or int(config["demos"]) <= 3  # type: ignore[call-overload]
+    return config["model"] != Sym("large") or number(config["demos"]) <= 3
 
 
 def space() -> Space:
@@ -82,14 +89,14 @@ def name(config: Mapping[str, ConfigValue]) -> str:
 
 
 def quality(config: Mapping[str, ConfigValue]) -> float:
-    temperature = float(config["temperature"])  # type: ignore[arg-type]
-    demos = int(config["demos"])  # type: ignore[call-overload]
+    temperature = number(config["temperature"])
+    demos = number(config["demos"])
     detailed = 0.02 if config["style"] == "detailed" else 0.0
     return round(BASE[name(config)] + 0.03 * demos - 0.2 * abs(temperature - 0.25) + detailed, 9)
 
 
 def cost(config: Mapping[str, ConfigValue]) -> float:
-    demos = int(config["demos"])  # type: ignore[call-overload]
+    demos = number(config["demos"])
     style = 1.2 if config["style"] == "detailed" else 1.0
     return round(PRICE[name(config)] * (1 + 0.25 * demos) * style, 12)
 

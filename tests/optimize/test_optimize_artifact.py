@@ -61,10 +61,12 @@ def compile_package(path: Path) -> Package:
 
 def accuracy(config: Mapping[str, ConfigValue]) -> float:
     score = 0.6 + (0.1 if config["model"] == Sym("mini") else 0.0)
-    score -= 0.02 * abs(int(config["demos"]) - 4)  # type: ignore[call-overload]
+    demos = config["demos"]
+    assert isinstance(demos, int)
+    score -= 0.02 * abs(demos - 4)
     if config["instructions"] == Candidate("instructions", 2):
         score += 0.05
-    return round(score, 6)
+    return float(round(score, 6))
 
 
 def optimize(path: Path, storage: str) -> OptimizeResult:

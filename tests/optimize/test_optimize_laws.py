@@ -17,7 +17,7 @@ from dspx_lang.optimize.codec import (
     encode,
 )
 from dspx_lang.optimize.pareto import choose, dominates, front, scalarize, weights
-from dspx_lang.space.solve import Candidate, FloatRange, Opaque, Sym, Var
+from dspx_lang.space.solve import Candidate, ConfigValue, FloatRange, Opaque, Sym, Var
 
 OBJECTIVES = (
     Objective("acc", "maximize", 0.5),
@@ -92,9 +92,9 @@ def test_scalarisation_orients_and_scales_each_objective() -> None:
 
 
 @given(st.sampled_from(feasible_configs()), st.sampled_from(feasible_configs()))
-def test_keys_identify_configurations(a: dict[str, object], b: dict[str, object]) -> None:
-    assert (config_key(VARS, a) == config_key(VARS, b)) == (a == b)  # type: ignore[arg-type]
-    assert config_from_key(VARS, config_key(VARS, a)) == a  # type: ignore[arg-type]
+def test_keys_identify_configurations(a: dict[str, ConfigValue], b: dict[str, ConfigValue]) -> None:
+    assert (config_key(VARS, a) == config_key(VARS, b)) == (a == b)
+    assert config_from_key(VARS, config_key(VARS, a)) == a
 
 
 def test_every_domain_value_survives_encoding_and_is_a_valid_optuna_value() -> None:

@@ -26,7 +26,7 @@ from optimize_kit import (
 )
 
 from dspx_lang.optimize import OptimizeError, Optimizer, SpendCapReached, SpendGuard
-from dspx_lang.optimize.ledger import Identity, Ledger, Pick
+from dspx_lang.optimize.ledger import Claim, Identity, Ledger, Pick
 from dspx_lang.optimize.spend import UNITS_PER_USD, to_units, to_usd
 from dspx_lang.optimize.storage import open_storage
 
@@ -66,8 +66,8 @@ def ledger_slot(url: str, cap_usd: float, reserve_usd: float) -> tuple[Ledger, i
     claim = ledger.claim(
         lambda taken: Pick("k", to_units(reserve_usd)), trials=10, cap=to_units(cap_usd)
     )
-    assert not hasattr(claim, "reason"), claim
-    return ledger, claim.slot  # type: ignore[union-attr]
+    assert isinstance(claim, Claim), claim
+    return ledger, claim.slot
 
 
 def guard_for(ledger: Ledger, slot: int, reserve_usd: float, cap_usd: float) -> SpendGuard:
