@@ -4,7 +4,8 @@ Modules: `model` (objectives, budgets, outcomes, records, results, errors), `cod
 (configuration encoding and optuna distributions), `storage` (SQLite/PostgreSQL study
 databases), `ledger` (the shared trial and money ledger), `spend` (money units and the
 per-trial `SpendGuard`), `samplers` (feasible sequences, neighbours, optuna samplers),
-`study` (optuna calls), `reaper` (dead workers), `worker` (connection, heartbeat, thread
+`hook` (`GuardHook`, the runtime's spend hook on a guard), `study` (optuna calls), `reaper`
+(dead workers), `worker` (connection, heartbeat, thread
 hops), `outcomes` (what a trial stores and tells), `records` and `pareto` (reading results,
 the weighted choice), `progress` (live display), `search` (`Optimizer`), `artifact` (the
 JSON artifact). docs/optimize.md explains the whole.
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         load_artifact,
         save_artifact,
     )
+    from dspx_lang.optimize.hook import GuardHook
     from dspx_lang.optimize.model import (
         Budget,
         EvaluationError,
@@ -52,6 +54,7 @@ _WHERE = {
     "build_artifact": "artifact",
     "load_artifact": "artifact",
     "save_artifact": "artifact",
+    "GuardHook": "hook",
     "Budget": "model",
     "EvaluationError": "model",
     "InfrastructureError": "model",
@@ -77,6 +80,7 @@ __all__ = [
     "ArtifactError",
     "Budget",
     "EvaluationError",
+    "GuardHook",
     "InfrastructureError",
     "Lease",
     "Objective",
