@@ -3,9 +3,10 @@
 Contract (docs/optimize.md explains each point at length):
 - Only statically feasible configurations are evaluated. grid and random claim the first
   untaken entry of a deterministic feasible sequence (`samplers.FeasibleSequence`); tpe,
-  nsga2 and cmaes ask optuna, and a proposal that is infeasible or already taken is told
-  back without evaluation (tpe/nsga2 learn it through constraint values; after
-  `MAX_REJECTS` in a row the next configuration comes from a seeded random sequence).
+  nsga2 and cmaes ask optuna. An infeasible proposal is told back unevaluated (tpe/nsga2
+  learn it through a constraint value); a taken one is told back as a duplicate and its
+  nearest untaken feasible neighbour is evaluated instead; after `MAX_REJECTS` unusable
+  proposals in a row the next configuration comes from a seeded random sequence.
 - Before a trial runs, the ledger atomically checks `trials`, takes its configuration and
   reserves its forecast under `max_spend`; after it, the slot is settled with what the
   trial's `SpendGuard` says it spent. The cap therefore holds across every worker sharing
