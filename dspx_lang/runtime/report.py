@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{margin:0;white-space:pre-wrap;word-break:break-word;max-width:36em;font-size:12px}
 tr.ok td.status{color:#137333}tr.output_error td.status{color:#b3261e}
 tr.infra_error td.status,tr.metric_error td.status,tr.stopped td.status{color:#8a5a00}
+.row{display:flex;flex-wrap:wrap;gap:32px;align-items:flex-start}
 .controls{margin:8px 0}.controls input{width:24em;padding:4px}.bad{color:#b3261e}
 """
 
@@ -82,10 +83,15 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _json(value: Any) -> str:
-    if value is None:
+def _fields(values: Mapping[str, Any] | None) -> str:
+    """`name: value` lines; strings as they are, other values as compact JSON."""
+    if values is None:
         return ""
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+    return "\n".join(f"{name}: {_shown(value)}" for name, value in values.items())
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _number(value: float | None, unit: str = "", digits: int = 4) -> str:
@@ -157,8 +163,9 @@ def _summary(result: EvaluationResult) -> str:
     if result.stop_reason:
         stopped = f'<p class="bad">stopped: {_e(result.stop_reason)}</p>'
     return (
-        f"<h2>Objectives</h2>{objectives}{score}{budgets}{stopped}"
-        f"<h2>Measured</h2>{measured}<h2>Examples</h2>{count_table}"
+        f'<div class="row"><div><h2>Objectives</h2>{objectives}{score}{stopped}</div>'
+        f"<div><h2>Measured</h2>{measured}{budgets}</div>"
+        f"<div><h2>Examples</h2>{count_table}</div></div>"
     )
 
 
@@ -169,9 +176,9 @@ def _example_row(r: ExampleResult) -> str:
         f'<td class="status">{_e(r.status)}</td>',
         f'<td class="num" data-sort="{_e("" if r.score is None else r.score)}">'
         f"{_e('' if r.score is None else f'{r.score:g}')}</td>",
-        f"<td><pre>{_e(_json(dict(r.inputs)))}</pre></td>",
-        f"<td><pre>{_e(_json(dict(r.expected)))}</pre></td>",
-        f"<td><pre>{_e(_json(None if r.outputs is None else dict(r.outputs)))}</pre></td>",
+        f"<td><pre>{_e(_fields(r.inputs))}</pre></td>",
+        f"<td><pre>{_e(_fields(r.expected))}</pre></td>",
+        f"<td><pre>{_e(_fields(r.outputs))}</pre></td>",
         f"<td><pre>{_e(scores)}</pre></td>",
         f"<td><pre>{_e(r.error or '')}</pre></td>",
         f'<td class="num" data-sort="{_e(r.cost_usd or 0)}">'
