@@ -22,7 +22,8 @@ from dspx_lang.codegen.generate import GeneratedModule, generate
 from dspx_lang.diagnostics import Severity
 from dspx_lang.diagnostics.render import TextRenderer
 from dspx_lang.driver import Compilation, Session
-from dspx_lang.ir import Package, lower
+from dspx_lang.ir import Package
+from dspx_lang.ir.lower import lower
 from dspx_lang.runtime.errors import DspxConfigError, DspxError
 from dspx_lang.runtime.program import Program
 

@@ -1,26 +1,22 @@
-"""The IR of compiled programs: `schema` (pydantic models, runtime-safe) and `lower`.
+"""The IR of compiled programs: `schema` (pydantic models, runtime-safe); lowering is
+`dspx_lang.ir.lower.lower` (compiler side).
 
 Contract: importing this package imports only `dspx_lang.ir.schema` (pydantic, no compiler
-code), so the runtime may read the IR through it; `lower` imports the compiler when called.
+code), so the runtime may read the IR through it.
 `read_package`/`write_package` are the one way the IR goes to and from JSON.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dspx_lang.ir.schema import IR_VERSION, Package, ProgramEstimate
-
-if TYPE_CHECKING:
-    from dspx_lang.driver import Compilation
 
 __all__ = [
     "IR_VERSION",
     "IRVersionError",
     "Package",
     "ProgramEstimate",
-    "lower",
     "package_from_json",
     "read_package",
     "write_package",
@@ -29,15 +25,6 @@ __all__ = [
 
 class IRVersionError(ValueError):
     """The IR JSON is not valid IR of a version this dspx reads."""
-
-
-def lower(
-    compilation: Compilation, *, estimates: dict[str, ProgramEstimate] | None = None
-) -> Package:
-    """The IR of a checked compilation without errors (see `dspx_lang.ir.lower`)."""
-    from dspx_lang.ir.lower import lower as _lower
-
-    return _lower(compilation, estimates=estimates)
 
 
 def package_from_json(text: str | bytes, *, origin: str = "IR") -> Package:

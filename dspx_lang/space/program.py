@@ -13,13 +13,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dspx_lang.driver import Compilation
 from dspx_lang.space.analysis import INSTRUCTION_CANDIDATES
 from dspx_lang.space.estimate import Estimator
 from dspx_lang.space.lower import IMPLICIT_BASE, lower_constraints, lower_vars
 from dspx_lang.space.solve import AnyConstraint, ConfigValue, Space
 from dspx_lang.space.tokencount import TokenCounter
+
+if TYPE_CHECKING:  # the caller has run the driver; this module never does
+    from dspx_lang.driver import Compilation
 
 
 @dataclass(frozen=True)

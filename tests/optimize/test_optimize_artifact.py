@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from dspx_lang.driver import Session
-from dspx_lang.ir import Package, lower
+from dspx_lang.ir import Package
+from dspx_lang.ir.lower import lower
 from dspx_lang.optimize import (
     Artifact,
     ArtifactError,
