@@ -18,13 +18,12 @@ from dspx_lang.driver import Session
 from dspx_lang.ir import (
     IRVersionError,
     Package,
-    lower,
     package_from_json,
     read_package,
     write_package,
 )
 from dspx_lang.ir import schema as ir
-from dspx_lang.ir.lower import LoweringError
+from dspx_lang.ir.lower import LoweringError, lower
 from dspx_lang.prompts import FieldSpec, format_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
