@@ -8,6 +8,9 @@
  *   dspx.showPrompt{ uri, position }             the rendered prompt of the step/program at the cursor
  *   dspx.runTest   { uri, position, name? }      the test named `name`, else the one at `position`
  * `uri` is the document URI as a string, `position` is 0-based LSP {line, character}.
+ * The client commands `dspx.showEstimates`, `dspx.showPromptAtCursor` and `dspx.runTestAtCursor`
+ * take an optional `CommandTarget`: the server's code lenses pass their own (with the
+ * `clientCommands` initialization option), so a lens acts on its declaration, not the cursor's.
  *
  * Results the server may return: nothing (a "done" message), a string (shown as a document),
  * or an object with any of `message` (a notification, `severity` "error" | "warning" | "info"),
@@ -93,22 +96,22 @@ export function registerCommands(getClient: () => LanguageClient | undefined): v
         await forward('dspx.compile', 'Compile', { uri: editor.document.uri.toString() });
       }
     }),
-    vscode.commands.registerCommand('dspx.showEstimates', async () => {
-      const editor = activeDspxEditor();
-      if (editor !== undefined) {
-        await forward('dspx.estimate', 'Estimate', cursorTarget(editor));
+    vscode.commands.registerCommand('dspx.showEstimates', async (given?: unknown) => {
+      const target = givenOrCursor(given);
+      if (target !== undefined) {
+        await forward('dspx.estimate', titled('Estimate', target), target);
       }
     }),
-    vscode.commands.registerCommand('dspx.showPromptAtCursor', async () => {
-      const editor = activeDspxEditor();
-      if (editor !== undefined) {
-        await forward('dspx.showPrompt', 'Prompt', cursorTarget(editor));
+    vscode.commands.registerCommand('dspx.showPromptAtCursor', async (given?: unknown) => {
+      const target = givenOrCursor(given);
+      if (target !== undefined) {
+        await forward('dspx.showPrompt', titled('Prompt', target), target);
       }
     }),
-    // A code lens may pass its own target; from the palette the test comes from the cursor.
-    vscode.commands.registerCommand('dspx.runTestAtCursor', async (given?: CommandTarget) => {
-      if (given !== undefined) {
-        await forward('dspx.runTest', `Test ${given.name ?? ''}`.trim(), given);
+    // A code lens passes its own target; from the palette the test comes from the cursor.
+    vscode.commands.registerCommand('dspx.runTestAtCursor', async (given?: unknown) => {
+      if (isCommandTarget(given)) {
+        await forward('dspx.runTest', titled('Test', given), given);
         return;
       }
       const editor = activeDspxEditor();
@@ -134,6 +137,27 @@ function activeDspxEditor(): vscode.TextEditor | undefined {
     return undefined;
   }
   return editor;
+}
+
+/**
+ * A code lens's argument: an object with a string `uri`, as the server sends. The editor's
+ * context menu passes the document's `vscode.Uri` instead, which is not one: the cursor decides.
+ */
+function isCommandTarget(value: unknown): value is CommandTarget {
+  return typeof value === 'object' && value !== null && typeof (value as { uri?: unknown }).uri === 'string';
+}
+
+/** The lens's own target when one was given, else the cursor of the active dspx editor. */
+function givenOrCursor(given: unknown): CommandTarget | undefined {
+  if (isCommandTarget(given)) {
+    return given;
+  }
+  const editor = activeDspxEditor();
+  return editor === undefined ? undefined : cursorTarget(editor);
+}
+
+function titled(verb: string, target: CommandTarget): string {
+  return typeof target.name === 'string' ? `${verb} ${target.name}` : verb;
 }
 
 function cursorTarget(editor: vscode.TextEditor): CommandTarget {

@@ -70,6 +70,9 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       { scheme: 'file', language: 'dspx' },
       { scheme: 'untitled', language: 'dspx' },
     ],
+    // The server's code lenses then call this extension's commands, which show the results
+    // (the server's own commands only return them). The server checks for exactly `true`.
+    initializationOptions: { clientCommands: true },
     // Imported files and datasets change diagnostics of the files that use them.
     synchronize: {
       fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{dspx,jsonl,json,csv}'),
