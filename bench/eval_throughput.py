@@ -271,9 +271,8 @@ def report(
     print(f"dspx {ours:.3f} s {verdict} the <= {limit:.3f} s target")
     other = medians.get(DSPY)
     if other is not None:
-        print(
-            f"  dspx / DSPy Evaluate: x{ours / other:.3f} ({'faster' if ours < other else 'SLOWER'})"
-        )
+        verdict = "faster" if ours < other else "SLOWER"
+        print(f"  dspx / DSPy Evaluate: x{ours / other:.3f} ({verdict})")
         with_file = medians.get(DSPX_FILE)
         if with_file is not None:
             print(f"  dspx with JSONL file / DSPy Evaluate: x{with_file / other:.3f}")

@@ -155,9 +155,9 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
         return 1
     finally:
         progress.stop()
+    _print(result, args, out, interrupted=False)
     if args.report:
         _write_report(result, args)
-    _print(result, args, out, interrupted=False)
     return 0 if result.scored or not result.total else 1
 
 

@@ -361,12 +361,13 @@ class ResultsFile:
         kept: list[ExampleResult] = []
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            if resume and target.exists() and target.stat().st_size > 0:
+            if resume and target.exists():
                 kept, good_end = _read(target, header)
-                handle = target.open("r+", encoding="utf-8")
-                handle.seek(good_end)
-                handle.truncate()
-                return cls(target, handle), kept
+                if good_end > 0:
+                    handle = target.open("r+", encoding="utf-8")
+                    handle.seek(good_end)
+                    handle.truncate()
+                    return cls(target, handle), kept
             handle = target.open("w", encoding="utf-8")
         except OSError as exc:
             raise DspxDataError(
@@ -388,7 +389,8 @@ class ResultsFile:
 
 
 def _read(path: Path, header: Mapping[str, Any]) -> tuple[list[ExampleResult], int]:
-    """The results worth keeping and the byte offset after the last complete line."""
+    """The results worth keeping and the byte offset after the last complete line (0 when
+    there is none: a run killed before its header was written, or an empty file)."""
     data = path.read_bytes()
     lines = data.split(b"\n")
     # Everything after the last newline is a line cut short by a killed run.
@@ -410,8 +412,6 @@ def _read(path: Path, header: Mapping[str, Any]) -> tuple[list[ExampleResult], i
         except (KeyError, TypeError, ValueError) as exc:
             raise DspxDataError(f"{path}:{number}: not an example result ({exc})") from None
         found[result.index] = result
-    if not complete:
-        raise DspxDataError(f"{path}: no header line; it is not a dspx results file")
     return _kept(found), offset
 
 

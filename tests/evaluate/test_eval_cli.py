@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eval_kit import ROWS, answer_by_utterance, user_text, write_intent, write_rows
@@ -40,7 +42,7 @@ def dspxc_eval(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def example_lines(path: Path) -> list[dict[str, object]]:
+def example_lines(path: Path) -> list[dict[str, Any]]:
     """The complete example lines of a results file (a line cut by a kill is skipped)."""
     lines = []
     for raw in path.read_text().split("\n")[:-1]:
@@ -50,9 +52,9 @@ def example_lines(path: Path) -> list[dict[str, object]]:
     return lines
 
 
-def wait_for(condition: object, seconds: float = 60.0) -> None:
+def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("the condition never held")
         time.sleep(0.02)
@@ -197,7 +199,7 @@ def test_kill_9_keeps_finished_examples_and_resume_does_not_redo_them(
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
-    finished = {str(line["inputs"]["utterance"]) for line in example_lines(out)}  # type: ignore[index]
+    finished = {str(line["inputs"]["utterance"]) for line in example_lines(out)}
     assert 4 <= len(finished) < len(MANY)
     lm_server.reset()
     lm_server.respond_with(answer_by_utterance({}))
@@ -207,7 +209,7 @@ def test_kill_9_keeps_finished_examples_and_resume_does_not_redo_them(
     assert len(asked) == len(MANY) - len(finished)
     assert not any(u in text for u in finished for text in asked)
     assert f"({len(finished)} resumed)" in result.stdout
-    assert sorted(int(line["index"]) for line in example_lines(out)) == list(range(len(MANY)))  # type: ignore[call-overload]
+    assert sorted(int(line["index"]) for line in example_lines(out)) == list(range(len(MANY)))
 
 
 def test_ctrl_c_prints_the_results_so_far(tmp_path: Path, lm_server: FakeLMServer) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from eval_kit import COST, ROWS, USAGE, answer, answer_by_utterance, build, user_text, write_intent
 from fixtures.lm_plugin import FAST_RETRY
-from fixtures.lm_server import FakeLMServer, Reply
+from fixtures.lm_server import FakeLMServer, RecordedRequest, Reply
 
 from dspx_lang.runtime.errors import DspxConfigError
 from dspx_lang.runtime.eval_results import ExampleResult
@@ -113,9 +113,8 @@ async def test_without_objectives_each_output_is_exact_matched(
     lm_server.respond_with(answer_by_utterance(SCRIPT))
     program = build(write_intent(tmp_path, lm_server.base_url, objectives=""), client)
     result = await program.aevaluate(ROWS_DATA)
-    assert [(o.name, o.weight, o.value) for o in result.objectives] == [
-        ("exact_match(intent)", 1.0, pytest.approx(0.6))
-    ]
+    assert [(o.name, o.weight) for o in result.objectives] == [("exact_match(intent)", 1.0)]
+    assert result.value("exact_match(intent)") == pytest.approx(0.6)
 
 
 def test_a_declared_dataset_is_read_with_its_mapping(
@@ -281,6 +280,20 @@ async def test_resume_drops_a_line_cut_short(
     assert sorted(line["index"] for line in lines[1:]) == [0, 1, 2, 3, 4]
 
 
+async def test_resume_of_a_file_cut_in_its_header_starts_over(
+    tmp_path: Path, lm_server: FakeLMServer, client: LMClient
+) -> None:
+    lm_server.respond_with(answer_by_utterance(SCRIPT))
+    program = build(write_intent(tmp_path, lm_server.base_url), client)
+    out = tmp_path / "results.jsonl"
+    out.write_text('{"kind": "evaluation", "vers')
+    result = await program.aevaluate(ROWS_DATA, out=out, resume=True)
+    assert (result.resumed, result.scored) == (0, 5)
+    header, *lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert header["kind"] == "evaluation"
+    assert len(lines) == 5
+
+
 async def test_resume_refuses_another_configuration(
     tmp_path: Path, lm_server: FakeLMServer, client: LMClient
 ) -> None:
@@ -350,8 +363,8 @@ async def test_cancelling_keeps_the_finished_examples(
 ) -> None:
     fast = {"will it rain today", "play some jazz"}
 
-    def respond(request: object) -> Reply:
-        text = user_text(request)  # type: ignore[arg-type]
+    def respond(request: RecordedRequest) -> Reply:
+        text = user_text(request)
         slow = not any(u in text for u in fast)
         return Reply(content=answer("weather"), delay_s=60.0 if slow else 0.0)
 
@@ -415,9 +428,8 @@ async def test_api_keys_never_reach_results_or_reports(
     secret = "sk-evaltest-0123456789abcdefSECRET"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
 
-    def leak(request: object) -> Reply:
-        headers = request.headers  # type: ignore[attr-defined]
-        return Reply.error(500, f"bad key {headers.get('Authorization')} for {secret}")
+    def leak(request: RecordedRequest) -> Reply:
+        return Reply.error(500, f"bad key {request.headers.get('Authorization')} for {secret}")
 
     lm_server.respond_with(leak)
     program = build(write_intent(tmp_path, lm_server.base_url), client)
