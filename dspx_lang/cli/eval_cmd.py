@@ -30,6 +30,8 @@ from dspx_lang.cli.run_cmd import (
 
 if TYPE_CHECKING:
     from dspx_lang.runtime.eval_results import EvaluationResult, ExampleResult
+    from dspx_lang.runtime.examples import Example
+    from dspx_lang.runtime.metering import SpendHook
     from dspx_lang.runtime.program import Program
 
 DESCRIPTION = "Evaluate a program on a dataset: objectives, budgets, cost, errors."
@@ -132,17 +134,20 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
         program.package, program.decl, args.data, mapping=mapping, limit=args.limit
     )
     out = Path(args.out) if args.out else _default_out(args.file, program.name)
-    spend = SpendLimit(args.max_spend) if args.max_spend is not None else None
+    spend: SpendHook | None = None if args.max_spend is None else SpendLimit(args.max_spend)
     finished: list[ExampleResult] = []
     progress = _Progress(len(examples), enabled=_show_progress(args))
     try:
         result = asyncio.run(_aevaluate(program, examples, args, out, spend, finished, progress))
     except KeyboardInterrupt:
         progress.stop()
-        _print(_partial(program, examples, finished), args, out, interrupted=True)
+        partial = _partial(program, examples, finished)
+        _print(partial, args, out, interrupted=True)
+        if args.report:
+            _write_report(partial, args)
         print(
-            f"dspxc: interrupted; {len(finished)} finished example(s) are in {out}; rerun "
-            "with --resume to continue",
+            f"dspxc: interrupted; {_written(finished)} finished example(s) are in {out}; "
+            "rerun with --resume to continue",
             file=sys.stderr,
         )
         return 130
@@ -151,7 +156,7 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
     except DspxConfigError as exc:  # the program cannot run at all (no API key, bad model)
         progress.stop()
         fail(str(exc))
-        print(f"dspxc: {len(finished)} finished example(s) are in {out}", file=sys.stderr)
+        print(f"dspxc: {_written(finished)} finished example(s) are in {out}", file=sys.stderr)
         return 1
     finally:
         progress.stop()
@@ -163,10 +168,10 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
 
 async def _aevaluate(
     program: Program,
-    examples: list[Any],
+    examples: list[Example],
     args: argparse.Namespace,
     out: Path,
-    spend: Any,
+    spend: SpendHook | None,
     finished: list[ExampleResult],
     progress: _Progress,
 ) -> EvaluationResult:
@@ -187,6 +192,11 @@ async def _aevaluate(
     )
 
 
+def _written(finished: list[ExampleResult]) -> int:
+    """How many results the file holds (stopped examples are not written)."""
+    return sum(r.status != "stopped" for r in finished)
+
+
 def _default_out(file: str, program: str) -> Path:
     return Path(".dspx") / "eval" / f"{Path(file).stem}.{program}.jsonl"
 
@@ -196,7 +206,7 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 
 def _partial(
-    program: Program, examples: list[Any], finished: list[ExampleResult]
+    program: Program, examples: list[Example], finished: list[ExampleResult]
 ) -> EvaluationResult:
     from dspx_lang.runtime.eval_results import summarize
     from dspx_lang.runtime.evaluate import default_objectives

@@ -42,6 +42,8 @@ __all__ = [
     "ObjectiveValue",
     "ResultsFile",
     "Status",
+    "json_data",
+    "quality_score",
     "summarize",
 ]
 
@@ -422,7 +424,7 @@ def _kept(found: Mapping[int, ExampleResult]) -> list[ExampleResult]:
 def _check_header(path: Path, record: Any, header: Mapping[str, Any]) -> None:
     if not isinstance(record, dict) or record.get("kind") != "evaluation":
         raise DspxDataError(f"{path} is not a dspx results file (no evaluation header line)")
-    differs = [key for key, value in header.items() if record.get(key) != _jsonish(value)]
+    differs = [key for key, value in header.items() if record.get(key) != json_data(value)]
     if differs:
         raise DspxDataError(
             f"{path} holds an evaluation of another program, configuration or objectives "
@@ -431,5 +433,6 @@ def _check_header(path: Path, record: Any, header: Mapping[str, Any]) -> None:
         )
 
 
-def _jsonish(value: Any) -> Any:
+def json_data(value: Any) -> Any:
+    """`value` as it reads back from JSON (how results from a file compare with data)."""
     return json.loads(json.dumps(value, default=str))

@@ -44,6 +44,7 @@ from dspx_lang.runtime.eval_results import (
     ExampleResult,
     ResultsFile,
     Status,
+    json_data,
     quality_score,
     summarize,
 )
@@ -112,6 +113,8 @@ async def aevaluate_program(
     none)."""
     if concurrency < 1:
         raise DspxConfigError(f"concurrency must be >= 1, not {concurrency}")
+    if len({e.index for e in examples}) != len(examples):
+        raise DspxDataError("two examples have the same index; each needs its own")
     started = time.perf_counter()
     decl = program.decl
     resolved = objectives_of(
@@ -182,9 +185,9 @@ def _matching(
         example = by_index.get(result.index)
         if example is None:
             continue
-        if _jsonish(result.inputs) != _jsonish(example.inputs) or _jsonish(
+        if json_data(result.inputs) != json_data(example.inputs) or json_data(
             result.expected
-        ) != _jsonish(example.expected):
+        ) != json_data(example.expected):
             results_file.close()
             raise DspxDataError(
                 f"{results_file.path}: example {result.index} has other inputs or expected "
@@ -193,10 +196,6 @@ def _matching(
             )
         matched[result.index] = result
     return matched
-
-
-def _jsonish(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 async def _drive(

@@ -218,7 +218,7 @@ def test_ctrl_c_prints_the_results_so_far(tmp_path: Path, lm_server: FakeLMServe
     source = write_intent(tmp_path, lm_server.base_url, rows=MANY)
     out = tmp_path / "results.jsonl"
     process = subprocess.Popen(
-        command(str(source), "--data", "dev", "--concurrency", "2", "--out", str(out)),
+        command(str(source), "--data", "dev", "-c", "2", "--out", str(out), "--report", "r.html"),
         env=environment(),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -234,6 +234,9 @@ def test_ctrl_c_prints_the_results_so_far(tmp_path: Path, lm_server: FakeLMServe
     assert "stopped: interrupted" in stdout
     assert "rerun with --resume" in stderr
     assert "Traceback" not in stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "stopped: interrupted" in page
+    assert page.count("<tr class=") == done
 
 
 @pytest.mark.parametrize("flag", ["--concurrency=0", "--limit=-1"])
