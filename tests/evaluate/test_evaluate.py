@@ -393,6 +393,35 @@ async def test_cancelling_keeps_the_finished_examples(
     assert lm_server.in_flight == 0
 
 
+async def test_concurrent_evaluations_keep_their_own_accounts(
+    tmp_path: Path, lm_server: FakeLMServer, client: LMClient
+) -> None:
+    def respond(request: RecordedRequest) -> Reply:
+        big = "big" in user_text(request)
+        return Reply(content=answer("weather"), usage=(200, 20) if big else USAGE)
+
+    lm_server.respond_with(respond)
+    lm_server.delay_s = 0.01
+    program = build(write_intent(tmp_path, lm_server.base_url), client)
+    small = [{"utterance": f"small {i}", "intent": "weather"} for i in range(20)]
+    big = [{"utterance": f"big {i}", "intent": "weather"} for i in range(20)]
+    hooks = CountingHook(allowed=100), CountingHook(allowed=100)
+    first, second = await asyncio.gather(
+        program.aevaluate(small, concurrency=4, spend=hooks[0]),
+        program.configure(demos=1).aevaluate(big, concurrency=4, spend=hooks[1]),
+    )
+    assert (first.tokens, second.tokens) == (110, 220)
+    assert first.spent_usd == pytest.approx(20 * COST)
+    assert second.spent_usd == pytest.approx(20 * (200 * 0.5 + 20 * 2.0) / 1e6)
+    assert [len(h.settled) for h in hooks] == [20, 20]
+    assert all("small" in user_text_of(c) for c in hooks[0].asked)
+    assert all("big" in user_text_of(c) for c in hooks[1].asked)
+
+
+def user_text_of(call: PendingCall) -> str:
+    return "\n".join(str(m.get("content", "")) for m in call.request.messages)
+
+
 # --------------------------------------------------------------------------- multi-step, secrets
 
 TWO_STEPS = """
