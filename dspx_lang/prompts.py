@@ -59,6 +59,11 @@ FINISH_TOOL = "finish"
 _STRUCTURED = frozenset({"array", "object"})
 
 
+# The note after an output's placeholder in chat/markdown templates; small models sometimes
+# copy it into their answer, and the parser removes that copy (it is our text, not theirs).
+VALUE_NOTE = "# note: the value you produce"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One input or output field as the LM sees it.
@@ -273,9 +278,7 @@ def _system(spec: PromptSpec, native_structured: bool, native_tools: bool) -> st
         sections = [_section(spec.adapter, f.name, f"{{{f.name}}}") for f in spec.inputs]
         for f in outputs:
             note = _value_note(f)
-            body = f"{{{f.name}}}" + (
-                f"        # note: the value you produce {note}" if note else ""
-            )
+            body = f"{{{f.name}}}" + (f"        {VALUE_NOTE} {note}" if note else "")
             sections.append(_section(spec.adapter, f.name, body))
         if spec.adapter == "chat":
             sections.append(chat_marker(COMPLETED))

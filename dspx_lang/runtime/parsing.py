@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from dspx_lang.prompts import Adapter
+from dspx_lang.prompts import VALUE_NOTE, Adapter
 from dspx_lang.runtime.coerce import Coercer, CoercionError, loads_lenient, strip_fences
 
 __all__ = ["OutputField", "OutputParseError", "parse_outputs"]
@@ -39,6 +39,9 @@ class OutputParseError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+_ECHOED_NOTE = re.compile(rf"[ \t]*{re.escape(VALUE_NOTE)}[^\n]*")
 
 
 def parse_outputs(adapter: Adapter, text: str, fields: Sequence[OutputField]) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def _sections(text: str, names: Sequence[str], marker: re.Pattern[str]) -> dict[
         name = wanted.get(match.group(1).lower())
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         if name is not None and name not in found:
-            found[name] = text[match.end() : end].strip()
+            found[name] = _ECHOED_NOTE.sub("", text[match.end() : end]).strip()
     return found
 
 

@@ -209,3 +209,16 @@ def test_format_then_parse_is_identity(adapter: Adapter, values: list[tuple[int,
     text = format_outputs(adapter, specs, {name: v for name, (_, v) in named.items()})
     parsed = parse_outputs(adapter, text, fields(*((n, t) for n, (t, _) in named.items())))
     assert parsed == {name: v for name, (_, v) in named.items()}
+
+
+def test_an_echoed_template_note_is_removed() -> None:
+    """Small models copy the prompt's `# note:` after a value; that copy is our own text."""
+    from dspx_lang.ir import schema as ir
+    from dspx_lang.prompts import VALUE_NOTE
+    from dspx_lang.runtime.coerce import coercer_for
+    from dspx_lang.runtime.parsing import parse_outputs
+
+    package = ir.Package.model_construct(types={})
+    count = coercer_for(package, ir.TypeRef(kind="int"))
+    text = f"[[ ## count ## ]]\n4        {VALUE_NOTE} must be a single integer\n\n[[ ## completed ## ]]"
+    assert parse_outputs("chat", text, [("count", count)]) == {"count": 4}
