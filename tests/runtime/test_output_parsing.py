@@ -220,5 +220,8 @@ def test_an_echoed_template_note_is_removed() -> None:
 
     package = ir.Package.model_construct(types={})
     count = coercer_for(package, ir.TypeRef(kind="int"))
-    text = f"[[ ## count ## ]]\n4        {VALUE_NOTE} must be a single integer\n\n[[ ## completed ## ]]"
+    text = (
+        f"[[ ## count ## ]]\n4        {VALUE_NOTE} must be a single integer\n\n"
+        "[[ ## completed ## ]]"
+    )
     assert parse_outputs("chat", text, [("count", count)]) == {"count": 4}
