@@ -4,7 +4,9 @@ Contract:
 - An `Example` is one row: `index` (0-based position in the data), `inputs` (every program
   input, validated and coerced to its declared type), `expected` (the program outputs the
   row has a value for) and `row` (the row as read, for Python metrics that use other
-  columns). It reads like a mapping and by attribute (`example.answer`), inputs first.
+  columns). It reads like a mapping and by attribute (`example.answer`), inputs first; a
+  field named like a mapping method (`items`, `keys`, `values`, `get`) reads only as
+  `example["items"]`.
 - A field is read from the column of the same name unless the mapping says otherwise
   (`{field: column}`, as a `dataset` declaration's `{ answer: "gold_answer" }`).
 - `load_examples` accepts a dataset file (`.jsonl`, `.json`, `.csv`, read with
