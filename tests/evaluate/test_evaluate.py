@@ -4,6 +4,7 @@ resume, the spend hook, cancellation and secrets."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from eval_kit import COST, ROWS, USAGE, answer, answer_by_utterance, build, user
 from fixtures.lm_plugin import FAST_RETRY
 from fixtures.lm_server import FakeLMServer, RecordedRequest, Reply
 
+from dspx_lang.codegen.build import compile_source, write_outputs
 from dspx_lang.runtime.errors import DspxConfigError
 from dspx_lang.runtime.eval_results import ExampleResult
 from dspx_lang.runtime.examples import DspxDataError
@@ -126,6 +128,22 @@ def test_a_declared_dataset_is_read_with_its_mapping(
     by_path = program.evaluate(tmp_path / "dev.jsonl", limit=4)
     assert by_name.total == by_path.total == 4
     assert by_name.value("exact_match(intent)") == by_path.value("exact_match(intent)") == 0.75
+
+
+def test_a_compiled_module_evaluates_too(
+    tmp_path: Path, lm_server: FakeLMServer, client: LMClient
+) -> None:
+    lm_server.respond_with(answer_by_utterance(SCRIPT))
+    result = compile_source(write_intent(tmp_path, lm_server.base_url))
+    write_outputs(result, tmp_path / "gen")
+    spec = importlib.util.spec_from_file_location("eval_intent_gen", tmp_path / "gen" / "intent.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    classify = module.classify.with_client(client)
+    evaluated = classify.evaluate(ROWS_DATA, concurrency=2)  # as in TOOLCHAIN.md
+    assert evaluated.value("exact_match(intent)") == pytest.approx(3 / 5)
 
 
 # --------------------------------------------------------------------------- Python metrics
