@@ -259,11 +259,11 @@ def report(
         shown = ", ".join(f"{v:.3f}" for v in values)
         median = medians[label]
         print(
-            f"  {label:<28} median {median:6.3f} s   x{median / ideal:.3f} of ideal   "
-            f"({ideal / median * 100:5.1f} % of ideal throughput)   runs: {shown}"
+            f"  {label:<31} median {median:6.3f} s  x{median / ideal:.3f} of ideal "
+            f"({ideal / median * 100:5.1f} %)  best {min(values):.3f} s  runs: {shown}"
         )
     for label, message in failures.items():
-        print(f"  {label:<28} failed: {message}")
+        print(f"  {label:<31} failed: {message}")
     ours = medians.get(DSPX)
     if ours is None:
         return
