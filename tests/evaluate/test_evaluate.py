@@ -109,6 +109,24 @@ async def test_budgets_are_checked_against_measured_means(
     assert result.within_budget is False
 
 
+async def test_an_unknown_price_is_unknown_not_zero(
+    tmp_path: Path, lm_server: FakeLMServer, client: LMClient
+) -> None:
+    lm_server.respond_with(answer_by_utterance(SCRIPT))
+    path = write_intent(tmp_path, lm_server.base_url)
+    text = path.read_text().replace('"openai/gpt-4o-mini"', '"openai/fixture-unpriced"')
+    path.write_text(text.replace("  input_cost: 0.5\n  output_cost: 2.0\n", ""))
+    text = path.read_text().replace("budget tokens <= 10000", "budget cost <= $1")
+    path.write_text(text)
+    result = await build(path, client).aevaluate(ROWS_DATA)
+    assert result.value("cost") is None
+    assert result.cost_usd is None
+    assert not result.spent_known
+    assert [b.within for b in result.budgets] == [None]
+    assert result.within_budget is None
+    assert result.value("exact_match(intent)") == pytest.approx(3 / 5)
+
+
 async def test_without_objectives_each_output_is_exact_matched(
     tmp_path: Path, lm_server: FakeLMServer, client: LMClient
 ) -> None:
