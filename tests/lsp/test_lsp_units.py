@@ -264,3 +264,14 @@ def test_hover_lists_values_the_space_analysis_found_dead(store: Store) -> None:
     assert found is not None
     assert "**Never chosen:**" in found[0]
     assert "chat" in found[0].split("**Never chosen:**")[1]
+
+
+def test_model_settings_read_with_units() -> None:
+    from dspx_lsp.features.hover import _setting_text
+
+    assert _setting_text("timeout", 30.0) == "30s"
+    assert _setting_text("first_token_latency", 0.25) == "0.25s"
+    assert _setting_text("input_cost", 0.15) == "$0.15 per 1M tokens"
+    assert _setting_text("tokens_per_second", 38) == "38 tokens/s"
+    assert _setting_text("retries", 3) == "3"
+    assert _setting_text("api_base", "http://x") == "http://x"

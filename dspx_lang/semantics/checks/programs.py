@@ -307,6 +307,10 @@ class ProgramChecker:
     ) -> tuple[Binding, Type] | None:
         ctx, path = self.ctx, self.path
         source = self.info.steps.get(step_name.text)
+        failed = self.steps.get(step_name.text)
+        if source is None and failed is not None and current is None:
+            ctx.refer(path, step_name, failed)
+            return None  # the step itself has an error, reported there
         if source is None:
             later = all_steps.get(step_name.text)
             if later is not None and current is not None:
@@ -524,6 +528,9 @@ class ProgramChecker:
     def return_step(self, name: ast.Name) -> None:
         ctx, path, info = self.ctx, self.path, self.info
         step = info.steps.get(name.text)
+        if step is None and name.text in self.steps:
+            ctx.refer(path, name, self.steps[name.text])
+            return  # the step itself has an error, reported there
         if step is None:
             member = self.member(name.text)
             if member is None:

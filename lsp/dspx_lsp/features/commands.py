@@ -192,7 +192,8 @@ async def run_cli(arguments: list[str], cwd: str, timeout: float) -> tuple[int |
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "NO_COLOR": "1"},
+        # No terminal: tell rich how wide the result document may be, so tables don't wrap.
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), timeout)

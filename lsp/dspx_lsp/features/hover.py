@@ -168,9 +168,22 @@ def _details(model: SemanticModel, symbol: Symbol, here: Here | None) -> list[st
     return []
 
 
+def _setting_text(key: str, value: object) -> str:
+    """A model setting as a person reads it: units on durations, prices and speeds."""
+    spec = B.MODEL_SETTINGS.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if spec is not None and spec.kind == "duration":
+            return f"{value:g}s"
+        if key in ("input_cost", "output_cost"):
+            return f"${value:g} per 1M tokens"
+        if key == "tokens_per_second":
+            return f"{value:g} tokens/s"
+    return str(value)
+
+
 def _model_details(model: SemanticModel, name: str) -> list[str]:
     info = model.models[name]
-    lines = [f"- `{key}`: {value}" for key, value in info.settings.items()]
+    lines = [f"- `{key}`: {_setting_text(key, value)}" for key, value in info.settings.items()]
     facts = modelfacts.lookup(info.model_id)
     if facts is None:
         lines.append(
