@@ -42,6 +42,8 @@ def read_rows(path: str | Path, limit: int | None = None) -> list[dict[str, Any]
         raise DatasetError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise DatasetError(f"{str(path)!r}: not a usable path ({exc})") from None
 
 
 def _jsonl(path: Path, handle: Any, limit: int | None) -> list[dict[str, Any]]:
@@ -121,8 +123,11 @@ def _csv(path: Path, handle: Any, limit: int | None) -> list[dict[str, Any]]:
 def columns_of(path: str | Path, rows: list[dict[str, Any]]) -> set[str]:
     """Column names: the CSV header, or the keys of the first rows."""
     if Path(path).suffix.lower() == ".csv":
-        with Path(path).open(encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), [])
+        try:
+            with Path(path).open(encoding="utf-8", newline="") as handle:
+                header = next(csv.reader(handle), [])
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{str(path)!r}: cannot read ({exc})") from None
         return set(header)
     columns: set[str] = set()
     for row in rows:
