@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("eval", "dspx_lang.cli.eval_cmd", "evaluate a program on a dataset; objectives and errors"),
     ("local", "dspx_lang.cli.local_cmd", "fetch, start and stop a local model server (no API key)"),
     ("lsp", "dspx_lang.cli.lsp_cmd", "run the language server on stdio"),
+    ("optimize", "dspx_lang.cli.optimize_cmd", "search a program's variables; write the artifact"),
     ("prompt", "dspx_lang.cli.prompt_cmd", "print the exact messages a program would send"),
     ("run", "dspx_lang.cli.run_cmd", "run one call of a program; print outputs and usage"),
     ("test", "dspx_lang.cli.test_cmd", "run a file's test blocks against their programs"),

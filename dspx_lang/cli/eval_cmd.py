@@ -23,6 +23,7 @@ from dspx_lang.cli.run_cmd import (
     CommandError,
     add_program_arguments,
     configure,
+    load_optimized,
     load_package,
     parse_assignments,
     pick_program,
@@ -99,9 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.report()
     client = LMClient(cache=False) if args.no_cache else LMClient()
     try:
-        program = configure(Program(package, name, client=client), args)
-        if args.opt:
-            program = _load_optimized(program, args.opt)
+        program = configure(load_optimized(Program(package, name, client=client), args.opt), args)
         return _evaluate(program, args, mapping)
     except CommandError as exc:
         return exc.report()
@@ -113,16 +112,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
-
-
-def _load_optimized(program: Program, path: str) -> Program:
-    try:
-        return program.load_optimized(path)
-    except NotImplementedError:
-        raise CommandError(
-            "--opt is not available yet: loading optimizer artifacts arrives with "
-            "`dspxc optimize`; use --set to apply a configuration meanwhile"
-        ) from None
 
 
 def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str]) -> int:

@@ -28,6 +28,8 @@ examples:
   dspxc run examples/qa.dspx --input @question.json --set reasoning=predict --set demos=0
   dspxc run examples/intent.dspx --input '{"utterance": "play jazz"}' \\
       --api-base local=http://127.0.0.1:8080/v1
+  dspxc run examples/intent.dspx --opt examples/intent.classify.opt.json \\
+      --input '{"utterance": "play jazz"}'             # the optimizer's choice applied
 
 --set takes JSON values, or bare words for names (`--set model=local`). The endpoint of a
 model can also be set with the environment variable DSPX_API_BASE_<MODEL>.
@@ -61,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
     parser.add_argument(
         "--input", "-i", required=True, metavar="JSON", help="inputs as a JSON object, or @FILE"
+    )
+    parser.add_argument(
+        "--opt", metavar="ARTIFACT", help="apply an optimizer artifact (before --set)"
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     parser.add_argument(
@@ -133,6 +138,19 @@ def configure(program: Program, args: argparse.Namespace) -> Program:
     return program.configure(**sets) if sets else program
 
 
+def load_optimized(program: Program, artifact: str | None) -> Program:
+    """Apply `--opt ARTIFACT` (CommandError, exit 2, when it cannot be read or no longer
+    fits the program)."""
+    if not artifact:
+        return program
+    from dspx_lang.runtime.errors import DspxConfigError
+
+    try:
+        return program.load_optimized(artifact)
+    except DspxConfigError as exc:
+        raise CommandError(f"--opt: {exc.message}") from None
+
+
 def pick_program(package: Package, name: str | None) -> str:
     if name is not None:
         if name not in package.programs:
@@ -158,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.report()
     client = LMClient(cache=False) if args.no_cache else LMClient()
     try:
-        program = configure(Program(package, name, client=client), args)
+        program = configure(load_optimized(Program(package, name, client=client), args.opt), args)
         prediction = program.run(inputs)
     except CommandError as exc:
         return exc.report()

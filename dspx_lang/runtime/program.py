@@ -300,11 +300,22 @@ class Program:
             resume=resume,
         )
 
-    def load_optimized(self, path: str) -> Program:
-        raise NotImplementedError(
-            "optimizer artifacts arrive with `dspxc optimize`; use with_config / with_demos / "
-            "with_instructions meanwhile"
-        )
+    def load_optimized(self, path: str | os.PathLike[str]) -> Program:
+        """A program with an optimizer artifact (`dspxc optimize`) applied: its chosen
+        configuration, demos and instructions. The artifact is checked against this program
+        first: one that no longer fits (variables, domains, constraints, steps or signature
+        fields changed) is a `DspxConfigError` naming every difference."""
+        from dspx_lang.optimize.artifact import ArtifactError, load_artifact
+
+        try:
+            artifact = load_artifact(os.fspath(path), self._package, self.name)
+        except ArtifactError as exc:
+            raise DspxConfigError(str(exc), program=self.name) from None
+        demos = {
+            step: [Demo(d.inputs, d.outputs) for d in shown]
+            for step, shown in artifact.demos.items()
+        }
+        return self.with_config(artifact.config).with_demos(demos)
 
     def close(self) -> None:
         """Close the LM client if this program created it, and its event loops."""

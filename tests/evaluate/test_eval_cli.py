@@ -163,11 +163,15 @@ def test_a_missing_api_key_stops_the_run(tmp_path: Path, lm_server: FakeLMServer
     assert "Traceback" not in result.stderr
 
 
-def test_opt_is_not_available_yet(tmp_path: Path, lm_server: FakeLMServer) -> None:
+def test_opt_with_a_missing_artifact_is_a_usage_error(
+    tmp_path: Path, lm_server: FakeLMServer
+) -> None:
     source = write_intent(tmp_path, lm_server.base_url)
     result = dspxc_eval(str(source), "--data", "dev", "--opt", "x.opt.json", cwd=tmp_path)
     assert result.returncode == 2
-    assert "--opt is not available yet" in result.stderr
+    assert "--opt: cannot read the artifact x.opt.json" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert lm_server.chat_requests == []
 
 
 def test_resume_refuses_another_configuration(tmp_path: Path, lm_server: FakeLMServer) -> None:
