@@ -382,5 +382,11 @@ def _summary_json(plan: OptimizeRun, outcome: RunOutcome, args: argparse.Namespa
             for r in result.pareto
         ],
         "bootstrap": outcome.bootstrap.to_json() | {"pool": None},
+        "calls": {
+            "bootstrap": outcome.bootstrap.calls,
+            "proposals": sum(len(texts) for texts in outcome.candidates.values()),
+            "baseline": ((outcome.baseline or {}).get("details") or {}).get("calls", 0),
+            "search": sum(int(r.details.get("calls", 0)) for r in result.trials),
+        },
         "instruction_candidates": outcome.candidates,
     }

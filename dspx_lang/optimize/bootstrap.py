@@ -39,6 +39,7 @@ class BootstrapResult:
     rows: int = 0
     successful: int = 0
     failed: int = 0
+    calls: int = 0
     spent_usd: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -47,6 +48,7 @@ class BootstrapResult:
             "rows": self.rows,
             "successful": self.successful,
             "failed": self.failed,
+            "calls": self.calls,
             "spent_usd": self.spent_usd,
         }
 
@@ -57,6 +59,7 @@ class BootstrapResult:
             rows=int(data.get("rows", 0)),
             successful=int(data.get("successful", 0)),
             failed=int(data.get("failed", 0)),
+            calls=int(data.get("calls", 0)),
             spent_usd=float(data.get("spent_usd", 0.0)),
         )
 
@@ -113,6 +116,7 @@ async def bootstrap_demos(
         rows=count,
         successful=successful,
         failed=count - successful,
+        calls=sum(r.calls for r in result.results),
         spent_usd=result.spent_usd,
     )
 

@@ -533,7 +533,11 @@ def outcome_of(result: EvaluationResult) -> TrialOutcome:
         tokens=result.tokens,
         cost_usd=result.spent_usd,
         infra_failed=result.scored == 0 and result.count("infra_error") > 0,
-        details={"counts": counts, "total": result.total},
+        details={
+            "counts": counts,
+            "total": result.total,
+            "calls": sum(r.calls for r in result.results),
+        },
     )
 
 
