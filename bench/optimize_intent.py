@@ -8,11 +8,11 @@ Task: BIG-bench intent_recognition (`../shared/data/bigbench/intent_recognition.
 program `classify` of examples/intent.dspx with the local model only (Qwen2.5-0.5B on
 llama.cpp, 2 threads): variables `demos` 0..8 and `instructions(ClassifyIntent)`; objectives
 exact_match(intent) 0.9 and latency 0.1; budget latency <= 5 s.
-Split (file rows, 0-based, half-open): train 0-200, dev 200-260, test 493-693 (200 rows,
+Split (file rows, 0-based, half-open): train 0-200, dev 200-240, test 493-693 (200 rows,
 never seen by either optimizer). Each seed (default 0, 1, 2):
-- dspx: `dspxc optimize --seed S --trials T` (tpe; demos bootstrapped by the default
-  configuration on the trainset, 4 instruction proposals, the baseline on dev, T trials on
-  dev), then `dspxc eval --opt` on test;
+- dspx: `dspxc optimize --seed S --trials T --no-baseline` (tpe; demos bootstrapped by the
+  default configuration on the trainset, 4 instruction proposals, T trials on dev), then
+  `dspxc eval --opt` on test;
 - DSPy 3.4 (`bench/.venv-dspy`): `BootstrapFewShotWithRandomSearch(max_bootstrapped_demos=4,
   max_labeled_demos=4, num_candidate_programs=C)` compiled on the same train/dev rows, the same
   model and endpoint at temperature 0, then `Evaluate` on test. C is chosen so that its LM
@@ -42,7 +42,7 @@ DATA = ROOT.parent / "shared" / "data" / "bigbench" / "intent_recognition.jsonl"
 DSPY_PYTHON = ROOT / "bench" / ".venv-dspy" / "bin" / "python"
 OUT = ROOT / "bench" / "out" / "optimize_intent"
 BASE = "http://127.0.0.1:8080/v1"
-SPLITS = {"train": (0, 200), "dev": (200, 260), "test": (493, 693)}
+SPLITS = {"train": (0, 200), "dev": (200, 240), "test": (493, 693)}
 LABELS = {
     "add_to_playlist": "add a song or artist to a playlist",
     "book_restaurant": "reserve a table",
@@ -263,8 +263,8 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--trials", type=int, default=8)
-    parser.add_argument("--candidates", type=int, default=6, help="DSPy num_candidate_programs")
+    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--candidates", type=int, default=3, help="DSPy num_candidate_programs")
     parser.add_argument("--only", choices=("dspx", "dspy"))
     parser.add_argument("--dspy-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -315,6 +315,7 @@ def main() -> None:
                 "--eval-concurrency",
                 "2",
                 "--yes",
+                "--no-baseline",
                 "--report",
                 f"seed-{seed}.html",
                 log=f"dspx-seed-{seed}.log",

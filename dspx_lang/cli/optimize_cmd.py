@@ -243,11 +243,14 @@ def _print_forecast(plan: OptimizeRun, f: RunForecast) -> None:
 
 def _refuse(f: RunForecast) -> None:
     fit = f.trials_within_cap
-    fits = "" if fit is None else f"; about {fit} trial(s) fit"
+    if fit is not None and fit > f.trials_done:
+        what = f"about {fit} trial(s) fit: run with --trials {fit}, raise --max-spend"
+    else:
+        what = "not even one more trial fits after the setup phases: raise --max-spend"
     fail(
         f"the forecast ({_usd(f.usd)}, plus ${f.spent:.4f} already spent) passes max_spend "
-        f"${f.max_spend:g}{fits}. Nothing was spent. Run with --trials {max(1, fit or 1)}, "
-        "raise --max-spend, or pass --yes to start anyway (the run stops before the cap)"
+        f"${f.max_spend:g}; {what}, or pass --yes to start anyway (the run stops before the "
+        "cap). Nothing was spent."
     )
 
 

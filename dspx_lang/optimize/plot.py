@@ -147,8 +147,8 @@ def text_scatter(
 
 # ---------------------------------------------------------------------- SVG
 
-_W, _H = 520, 320
-_L, _R, _T, _B = 64, 16, 16, 44
+_W, _H = 520, 340
+_L, _R, _T, _B = 64, 30, 34, 44
 
 
 def _frame(
@@ -251,8 +251,8 @@ def _legend(kinds: set[Kind]) -> str:
         if kind not in kinds:
             continue
         items.append(
-            f'<circle cx="{x}" cy="{_T + 10}" r="4" fill="{COLORS[kind]}"/>'
-            f'<text x="{x + 7}" y="{_T + 13}" font-size="10">{html.escape(LABELS[kind])}</text>'
+            f'<circle cx="{x}" cy="14" r="4" fill="{COLORS[kind]}"/>'
+            f'<text x="{x + 7}" y="17" font-size="10">{html.escape(LABELS[kind])}</text>'
         )
         x += 14 + 6 * len(LABELS[kind])
     return "".join(items)

@@ -7,7 +7,10 @@ forecast over max_spend before any call, and resumes a finished study without a 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from optimize_cli_kit import (
     FEASIBLE_CONFIGS,
     TRAIN,
     dspxc,
+    environment,
     has_demos,
     is_proposal,
     model_of,
@@ -159,6 +163,22 @@ def test_load_optimized_in_python_and_an_artifact_that_no_longer_fits(
     messages = program.render({"utterance": "is it hot"})["c"]
     assert "MAGIC" in messages[0]["content"]
     assert finished["artifact"]["demos"]["c"][0]["inputs"]["utterance"] in messages[1]["content"]
+    compiled = dspxc("compile", str(source), "-o", "out", cwd=directory)
+    assert compiled.returncode == 0, compiled.stderr
+    script = (
+        "import sys; sys.path.insert(0, 'out'); from task import classify; "
+        "best = classify.load_optimized('task.classify.opt.json'); "
+        "print(type(best).__name__, best.config.model, best.config.demos)"
+    )
+    module = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=directory,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert module.stdout.split() == ["ClassifyProgram", "good", "1"], module.stderr
     changed = source.read_text().replace("var demos: int in 0..2 = 0", "var shots: int in 0..2 = 0")
     changed = changed.replace("demos: demos", "demos: shots")
     source.write_text(changed)
@@ -204,12 +224,17 @@ def test_a_forecast_over_max_spend_is_refused_before_any_call(
 ) -> None:
     lm_server.respond_with(responder)
     source = write_task(tmp_path, lm_server.base_url)
-    result = dspxc("optimize", str(source), "--max-spend", "0.002", cwd=tmp_path)
+    result = dspxc("optimize", str(source), "--max-spend", "0.03", cwd=tmp_path)
     assert result.returncode == 2
     assert "forecast (from the compile-time estimates, before any call)" in result.stderr
-    assert "passes max_spend $0.002" in result.stderr
-    assert "trial(s) fit" in result.stderr
+    assert "passes max_spend $0.03" in result.stderr
+    fit = re.search(r"about (\d+) trial\(s\) fit: run with --trials (\d+)", result.stderr)
+    assert fit is not None, result.stderr
+    assert 0 < int(fit.group(1)) == int(fit.group(2)) < 60
     assert "--yes" in result.stderr
+    tiny = dspxc("optimize", str(source), "--max-spend", "0.002", cwd=tmp_path)
+    assert tiny.returncode == 2
+    assert "not even one more trial fits" in tiny.stderr
     assert lm_server.chat_requests == []
     assert not (tmp_path / "task.classify.opt.study.db").exists()
     dry = dspxc("optimize", str(source), "--dry-run", cwd=tmp_path)
