@@ -152,7 +152,9 @@ def dspxc(*args: str, log: str) -> dict[str, Any]:
 
 
 def accuracy(evaluation: dict[str, Any]) -> float:
-    return float(next(o["value"] for o in evaluation["objectives"] if o["metric"] == "exact_match"))
+    return float(
+        next(o["value"] for o in evaluation["objectives"] if o["name"] == "exact_match(intent)")
+    )
 
 
 # ------------------------------------------------------------------------------- DSPy

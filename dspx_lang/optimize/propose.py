@@ -9,9 +9,10 @@ seed, temperature)`:
   the answers) and a few seeded example rows, plus a style hint that differs per candidate,
   so the candidates differ and each prompt is deterministic (cacheable, resumable).
 - Returns `count` distinct, non-empty texts (in candidate order): a reply is cleaned of
-  quotes, code fences and a leading "Instruction:" label; an empty or repeated reply is
-  replaced by the signature's instructions followed by the candidate's style hint, so the
-  space's candidate count always holds. The signature's own instructions are never a
+  quotes, code fences, Markdown headings and a leading "Instruction:" label; a reply that is
+  empty, repeated, too long or copies a line of the prompt (small models echo it) is replaced
+  by the signature's instructions followed by the candidate's style hint, so the space's
+  candidate count always holds. The signature's own instructions are never a
   candidate (they are the variable's default).
 - `proposal_messages` is the prompt alone (no call), for tests and `--dry-run` displays.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dspx_lang.ir import schema as ir
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 MARKER = "dspx instruction proposal"  # first words of every proposal prompt (tests find it)
 EXAMPLE_ROWS = 6
 MAX_TOKENS = 200  # as dspx_lang.space.estimate.PROPOSAL_COMPLETION_TOKENS
+MAX_WORDS = 120
 STYLES = (
     "Be concise and direct: one or two sentences.",
     "Explain how to tell the possible answers apart, using their descriptions.",
@@ -113,7 +115,7 @@ async def propose_instructions(
         request = LMRequest(messages=messages, temperature=temperature, max_tokens=MAX_TOKENS)
         response = await client.acomplete(model, request)
         text = clean(response.text)
-        if not text or text in texts or text == sig.instructions.strip():
+        if not usable(text, messages) or text in texts or text == sig.instructions.strip():
             text = f"{sig.instructions.strip()} {STYLES[index % len(STYLES)]}"
             while text in texts:
                 text += " Answer carefully."
@@ -121,10 +123,23 @@ async def propose_instructions(
     return texts
 
 
+def usable(text: str, messages: Sequence[Mapping[str, str]]) -> bool:
+    """A reply is an instruction, not an echo of the prompt: not empty, at most
+    `MAX_WORDS` words, no prompt line of 25 characters or more copied into it, and not
+    itself a piece of a prompt line."""
+    if not text or len(text.split()) > MAX_WORDS:
+        return False
+    lines = [line.strip() for m in messages for line in m["content"].splitlines()]
+    copied = any(len(line) >= 25 and line in text for line in lines)
+    return not copied and not (len(text) >= 25 and any(text in line for line in lines))
+
+
 def clean(text: str) -> str:
     text = text.strip()
     if text.startswith("```"):
         text = text.strip("`").split("\n", 1)[-1] if "\n" in text else text.strip("`")
+    # A Markdown heading or an "Instruction:" label before the text is not part of it.
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     text = _LABEL.sub("", text.strip()).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
