@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dspx_lang.ir import schema as ir
@@ -37,6 +37,7 @@ MARKER = "dspx instruction proposal"  # first words of every proposal prompt (te
 EXAMPLE_ROWS = 6
 MAX_TOKENS = 200  # as dspx_lang.space.estimate.PROPOSAL_COMPLETION_TOKENS
 MAX_WORDS = 120
+ECHO_WORDS = 4
 STYLES = (
     "Be concise and direct: one or two sentences.",
     "Explain how to tell the possible answers apart, using their descriptions.",
@@ -115,7 +116,7 @@ async def propose_instructions(
         request = LMRequest(messages=messages, temperature=temperature, max_tokens=MAX_TOKENS)
         response = await client.acomplete(model, request)
         text = clean(response.text)
-        if not usable(text, messages) or text in texts or text == sig.instructions.strip():
+        if not usable(text) or text in texts or text == sig.instructions.strip():
             text = f"{sig.instructions.strip()} {STYLES[index % len(STYLES)]}"
             while text in texts:
                 text += " Answer carefully."
@@ -123,15 +124,40 @@ async def propose_instructions(
     return texts
 
 
-def usable(text: str, messages: Sequence[Mapping[str, str]]) -> bool:
-    """A reply is an instruction, not an echo of the prompt: not empty, at most
-    `MAX_WORDS` words, no prompt line of 25 characters or more copied into it, and not
-    itself a piece of a prompt line."""
-    if not text or len(text.split()) > MAX_WORDS:
+def usable(text: str) -> bool:
+    """A reply is an instruction, not an echo of the prompt: not empty, at most `MAX_WORDS`
+    words, and sharing no run of `ECHO_WORDS` words with the prompt's own framing (the
+    system message, the template's lines, the style hints; small models copy them). Words
+    of the task itself (its instructions, fields, rows) may be reused freely."""
+    words = _words(text)
+    if not words or len(words) > MAX_WORDS:
         return False
-    lines = [line.strip() for m in messages for line in m["content"].splitlines()]
-    copied = any(len(line) >= 25 and line in text for line in lines)
-    return not copied and not (len(text) >= 25 and any(text in line for line in lines))
+    return not (_runs(words) & _FRAMING)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _runs(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+
+
+_FRAMING = _runs(
+    _words(
+        " | ".join(
+            (
+                SYSTEM,
+                *STYLES,
+                f"{MARKER} of",
+                "Task: the signature. Its current instructions:",
+                "The training data has rows. Some rows:",
+                "Style for this candidate:",
+                "Write one new instruction for this task (at most 80 words).",
+            )
+        )
+    )
+)
 
 
 def clean(text: str) -> str:
