@@ -43,6 +43,7 @@ max_spend (nothing spent), 130 interrupted (rerun the same command to resume)
 examples:
   dspxc optimize examples/intent.dspx --program classify --dry-run      # the forecast only
   dspxc optimize examples/intent.dspx --program classify --trials 8 --report intent.html
+  dspxc optimize examples/intent.dspx --set model=local       # no API key: local model only
   dspxc optimize qa.dspx --teacher model=big --max-spend 1.50 -o qa.opt.json
   # several machines, one study (PostgreSQL):
   dspxc optimize qa.dspx --storage postgresql+psycopg://opt:PW@db:5432/studies --study qa-v1
@@ -69,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-concurrency", type=int, default=8, metavar="N", help="examples in flight per trial"
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed (default: the block's)")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="fix a variable for this run (the search leaves it alone; repeatable)",
+    )
     parser.add_argument(
         "--teacher",
         action="append",
@@ -114,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         teacher = parse_assignments(args.teacher, "--teacher")
+        pins = parse_assignments(args.sets, "--set")
         api_bases = {k: str(v) for k, v in parse_assignments(args.api_bases, "--api-base").items()}
         program = _pick_program(args.file, args.program)
         options = RunOptions(
@@ -126,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             eval_concurrency=args.eval_concurrency,
             seed=args.seed,
             teacher=teacher,
+            pins=pins,
             baseline=not args.no_baseline,
             api_bases=api_bases,
         )
@@ -219,6 +230,9 @@ def _print_forecast(plan: OptimizeRun, f: RunForecast) -> None:
         f"{len(plan.train)} train rows, {len(plan.dev)} dev rows",
         file=out,
     )
+    if plan.options.pins:
+        fixed = ", ".join(f"{k}={v}" for k, v in plan.options.pins.items())
+        print(f"fixed by --set: {fixed} (a new --study if you change them)", file=out)
     print(f"study '{plan.study}' in {_redact(plan.storage)}", file=out)
     if f.trials_done or f.spent:
         print(

@@ -22,10 +22,6 @@ Contract:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from dspx_lang.ir import schema as ir
 from dspx_lang.ir.specs import step_settings
+from dspx_lang.optimize import phases, scope
 from dspx_lang.optimize.artifact import Artifact, Price, build_artifact, save_artifact
-from dspx_lang.optimize.bootstrap import BootstrapResult, bootstrap_demos, bootstrap_rows
+from dspx_lang.optimize.bootstrap import BootstrapResult, bootstrap_rows
 from dspx_lang.optimize.forecast import RunForecast, run_forecast
 from dspx_lang.optimize.hook import GuardHook
 from dspx_lang.optimize.model import (
@@ -48,7 +45,7 @@ from dspx_lang.optimize.model import (
     TrialInfo,
     TrialOutcome,
 )
-from dspx_lang.optimize.propose import instruction_variables, propose_instructions
+from dspx_lang.optimize.propose import instruction_variables
 from dspx_lang.optimize.spend import SpendGuard
 from dspx_lang.optimize.storage import default_storage_url
 from dspx_lang.prompts import Demo
@@ -56,7 +53,6 @@ from dspx_lang.space.analysis import INSTRUCTION_CANDIDATES
 
 if TYPE_CHECKING:
     from dspx_lang.optimize.progress import Callback
-    from dspx_lang.optimize.setup import SetupWorker
     from dspx_lang.runtime.eval_results import EvaluationResult
     from dspx_lang.runtime.examples import Example
     from dspx_lang.runtime.lm import LMClient
@@ -84,6 +80,8 @@ class RunOptions:
     """Examples in flight within one trial (and in bootstrapping and the baseline)."""
     seed: int | None = None
     teacher: Mapping[str, Any] = field(default_factory=dict)
+    pins: Mapping[str, Any] = field(default_factory=dict)
+    """Variables fixed for this run (`--set`): the search never changes them."""
     baseline: bool = True
     api_bases: Mapping[str, str] = field(default_factory=dict)
 
@@ -118,13 +116,15 @@ class OptimizeRun:
         self.storage: str = parts["storage"]
         self.study: str = parts["study"]
         self.teacher: dict[str, Any] = parts["teacher"]
+        self.pinned: dict[str, Any] = parts["pinned"]
+        """The default configuration with `options.pins` applied (what the baseline runs)."""
         self.maximum_cost: float | None = parts["maximum_cost"]
         self.objectives: tuple[Objective, ...] = parts["objectives"]
         self.budgets: tuple[Budget, ...] = tuple(
             Budget(b.metric, b.limit) for b in self.decl.budgets
         )
         self.instruction_vars = instruction_variables(self.decl)
-        self.max_demos = {s.name: _max_demos(self.decl, s) for s in self.decl.steps}
+        self.max_demos = {s.name: scope.max_demos(self.decl, s) for s in self.decl.steps}
         self.forecast: RunForecast = self._forecast([], 0, 0.0)
 
     # ------------------------------------------------------------ preparing
@@ -162,15 +162,29 @@ class OptimizeRun:
         if block.devset is not None:
             train, dev = rows, load_examples(package, decl, block.devset)
         else:
-            train, dev = _split(
+            train, dev = scope.split(
                 rows, block.split, options.seed if options.seed is not None else block.seed
             )
         if not dev:
             raise OptimizeError(
                 "the dev set is empty: give the optimize block a devset or more rows"
             )
-        teacher = resolve_config(decl, default_config(decl), options.teacher)
-        ps = program_space(result.compilation, program, candidates=INSTRUCTION_CANDIDATES)
+        pinned = resolve_config(decl, default_config(decl), options.pins)
+        teacher = resolve_config(decl, pinned, options.teacher)
+        ps = scope.pin_space(
+            program_space(result.compilation, program, candidates=INSTRUCTION_CANDIDATES),
+            decl,
+            options.pins,
+        )
+        overrides = {m: {"api_base": url} for m, url in options.api_bases.items()}
+        missing = scope.missing_keys(ps, package, overrides)
+        if missing:
+            names = ", ".join(f"{m} ({env})" for m, env in missing)
+            raise OptimizeError(
+                f"the search can pick model(s) {names} but the environment holds no API key "
+                "for them: set the key, or keep the search off them with --set (e.g. "
+                "--set model=local)"
+            )
         report = result.compilation.reports.get(program)
         sampler = (report.sampler if report else None) or "tpe"
         if sampler not in SAMPLERS:
@@ -212,7 +226,8 @@ class OptimizeRun:
             storage=options.storage or default_storage_url(artifact_path),
             study=options.study or program,
             teacher=teacher,
-            maximum_cost=_maximum_cost(ps),
+            pinned=pinned,
+            maximum_cost=scope.maximum_cost(ps),
             objectives=objectives,
         )
         return run
@@ -225,9 +240,9 @@ class OptimizeRun:
             dev_rows=len(self.dev),
             bootstrap_rows=bootstrap_rows(len(self.train), self.max_demos),
             teacher=self.teacher,
-            baseline=_defaults(self.decl) if self.options.baseline else None,
+            baseline=self.pinned if self.options.baseline else None,
             proposals=len(self.instruction_vars) * INSTRUCTION_CANDIDATES,
-            proposal_model=self._proposal_model(),
+            proposal_model=self.proposal_model(),
             phases_done=phases_done,
             spent=spent,
             max_spend=self.max_spend,
@@ -264,7 +279,7 @@ class OptimizeRun:
         self.forecast = self._forecast(phases, totals.done, to_usd(totals.total))
         return self.forecast
 
-    def _proposal_model(self) -> str | None:
+    def proposal_model(self) -> str | None:
         for signature in self.instruction_vars.values():
             for step in self.decl.steps:
                 if step.signature == signature:
@@ -305,9 +320,11 @@ class OptimizeRun:
             cap_usd=self.max_spend,
         )
         async with worker:
-            boot = await self._bootstrap(worker, base, say)
-            candidates = await self._proposals(worker, base, say)
-            baseline = await self._baseline(worker, base, say) if self.options.baseline else None
+            boot = await phases.bootstrap(self, worker, base, say)
+            candidates = await phases.proposals(self, worker, base, say)
+            baseline = (
+                await phases.baseline(self, worker, base, say) if self.options.baseline else None
+            )
         pool = {
             step: [Demo(d["inputs"], d["outputs"]) for d in demos]
             for step, demos in boot.pool.items()
@@ -316,8 +333,8 @@ class OptimizeRun:
 
         async def evaluate(config: Mapping[str, ConfigValue], info: TrialInfo) -> TrialOutcome:
             program = base.with_config(self.runtime_config(config, texts)).with_demos(pool)
-            result = await self._evaluate(program, info.guard)
-            return outcome_of(result)
+            result = await self.evaluate(program, info.guard)
+            return phases.outcome_of(result)
 
         optimizer = Optimizer(
             self.ps.space,
@@ -340,113 +357,16 @@ class OptimizeRun:
         save_artifact(artifact, self.artifact_path)
         return RunOutcome(result, artifact, self.artifact_path, baseline, boot, texts)
 
-    async def _evaluate(self, program: Program, guard: SpendGuard) -> EvaluationResult:
+    async def evaluate(self, program: Program, guard: SpendGuard) -> EvaluationResult:
         from dspx_lang.runtime.evaluate import aevaluate_program
 
         return await aevaluate_program(
             program, self.dev, concurrency=self.options.eval_concurrency, spend=GuardHook(guard)
         )
 
-    def _phase_forecast(self, name: str) -> float:
+    def phase_forecast(self, name: str) -> float:
         phase = next(p for p in self.forecast.phases if p.name == name)
         return phase.usd or 0.0
-
-    async def _bootstrap(self, worker: SetupWorker, base: Program, say: Say) -> BootstrapResult:
-        wanted = {s: k for s, k in self.max_demos.items() if k > 0}
-        if not wanted:
-            return BootstrapResult()
-        teacher = base.with_config(self.teacher)
-        rows = bootstrap_rows(len(self.train), wanted)
-        fingerprint = _fingerprint(
-            self.teacher, [e.index for e in self.train], wanted, self.seed, self.options.api_bases
-        )
-        stored = await worker.stored("bootstrap")
-        if stored is None:
-            say(f"bootstrapping demos: the teacher ({_show(self.teacher)}) on {rows} trainset rows")
-
-        async def work(guard: SpendGuard) -> dict[str, Any]:
-            found = await bootstrap_demos(
-                teacher,
-                self.train,
-                demos=wanted,
-                concurrency=self.options.eval_concurrency,
-                spend=GuardHook(guard),
-                seed=self.seed,
-            )
-            return found.to_json()
-
-        data = await worker.phase("bootstrap", fingerprint, self._phase_forecast("bootstrap"), work)
-        boot = BootstrapResult.from_json(data)
-        pools = ", ".join(f"{s} {len(d)}" for s, d in boot.pool.items())
-        say(
-            f"demos: {boot.successful} of {boot.rows} teacher runs succeeded; demo pool per step: "
-            f"{pools or 'none'}" + (" (from the study)" if stored else "")
-        )
-        return boot
-
-    async def _proposals(
-        self, worker: SetupWorker, base: Program, say: Say
-    ) -> dict[str, list[str]]:
-        if not self.instruction_vars:
-            return {}
-        from dspx_lang.runtime.metering import MeteredClient
-
-        model_name = self._proposal_model()
-        assert model_name is not None
-        model = base.models()[model_name]
-        fingerprint = _fingerprint(
-            sorted(self.instruction_vars.items()),
-            model_name,
-            model.model_id,
-            [e.index for e in self.train],
-            self.seed,
-            INSTRUCTION_CANDIDATES,
-        )
-        stored = await worker.stored("proposals")
-        if stored is None:
-            say(
-                f"proposing instructions: {INSTRUCTION_CANDIDATES} candidate(s) for "
-                f"{', '.join(self.instruction_vars)} with model {model_name}"
-            )
-
-        async def work(guard: SpendGuard) -> dict[str, Any]:
-            metered = MeteredClient(base.client, GuardHook(guard))
-            out = {}
-            for var, signature in self.instruction_vars.items():
-                out[var] = await propose_instructions(
-                    metered,
-                    model,
-                    self.package,
-                    self.decl,
-                    signature,
-                    self.train,
-                    count=INSTRUCTION_CANDIDATES,
-                    seed=self.seed,
-                )
-            return out
-
-        data = await worker.phase("proposals", fingerprint, self._phase_forecast("proposals"), work)
-        for var, texts in data.items():
-            for i, text in enumerate(texts, 1):
-                say(f"  {var} candidate {i}: {_clip(text, 100)}")
-        return {var: list(texts) for var, texts in data.items()}
-
-    async def _baseline(self, worker: SetupWorker, base: Program, say: Say) -> dict[str, Any]:
-        fingerprint = _fingerprint([e.index for e in self.dev], self.options.api_bases)
-        stored = await worker.stored("baseline")
-        if stored is None:
-            say(f"baseline: the default configuration on {len(self.dev)} dev rows")
-
-        async def work(guard: SpendGuard) -> dict[str, Any]:
-            result = await self._evaluate(base, guard)
-            outcome = outcome_of(result)
-            return {
-                "values": dict(outcome.values),
-                "measured": outcome.measured(),
-                "details": dict(outcome.details),
-            }
-
-        return await worker.phase("baseline", fingerprint, self._phase_forecast("baseline"), work)
 
     # ------------------------------------------------------------ results
 
@@ -480,7 +400,7 @@ class OptimizeRun:
                 options = [self.package.signatures[v.domain.signature].instructions]
                 options += texts.get(v.name, ())
                 text = options[k] if k < len(options) else "?"
-                out[v.name] = f"#{k}: {_clip(text, 40)}"
+                out[v.name] = f"#{k}: {phases.clip(text, 40)}"
             else:
                 out[v.name] = value.name if isinstance(value, Sym) else value
         return out
@@ -523,54 +443,6 @@ class OptimizeRun:
         return out
 
 
-def outcome_of(result: EvaluationResult) -> TrialOutcome:
-    """An evaluation as the optimizer's outcome (docs/evaluate.md, "Mapping to TrialOutcome")."""
-    counts = result.counts()
-    return TrialOutcome(
-        values={o.name: o.value for o in result.objectives if o.value is not None},
-        cost=result.cost_usd,
-        latency=result.latency_s,
-        tokens=result.tokens,
-        cost_usd=result.spent_usd,
-        infra_failed=result.scored == 0 and result.count("infra_error") > 0,
-        details={
-            "counts": counts,
-            "total": result.total,
-            "calls": sum(r.calls for r in result.results),
-        },
-    )
-
-
-def _split(rows: list[Example], split: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """A seeded split of the trainset: `split` of the rows train, the rest (at least one) dev."""
-    order = list(rows)
-    random.Random(seed).shuffle(order)
-    dev_count = max(1, math.ceil(len(order) * (1 - split))) if len(order) > 1 else 0
-    dev = sorted(order[:dev_count], key=lambda e: e.index)
-    train = sorted(order[dev_count:], key=lambda e: e.index)
-    return train, dev
-
-
-def _max_demos(decl: ir.ProgramDecl, step: ir.StepDecl) -> int:
-    setting = step.settings.get("demos")
-    if setting is None:
-        return 0
-    if setting.var is None:
-        return int(setting.value) if isinstance(setting.value, int) else 0
-    var = next(v for v in decl.variables if v.name == setting.var)
-    if isinstance(var.domain, ir.IntDomain):
-        return int(var.domain.high)
-    if isinstance(var.domain, ir.ChoiceDomain):
-        return max((int(v) for v in var.domain.values if isinstance(v, int | float)), default=0)
-    return 0
-
-
-def _maximum_cost(ps: ProgramSpace) -> float | None:
-    """The most expensive estimate among sampled feasible configurations (budgets applied)."""
-    costs = [ps.cost_per_call(c) for c in ps.estimator.samples(ps.space)]
-    return None if not costs or None in costs else max(c or 0.0 for c in costs)
-
-
 def _defaults(decl: ir.ProgramDecl) -> dict[str, Any]:
     return {v.name: v.default for v in decl.variables}
 
@@ -580,20 +452,3 @@ def _scale(metric: str, default: Any) -> float:
         metric
     )
     return float(value) if value else 1.0
-
-
-def _fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _show(config: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={_clip(str(v), 30)}" for k, v in config.items())
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-__all__ = ["OptimizeRun", "RunOptions", "RunOutcome", "outcome_of"]

@@ -73,6 +73,26 @@ _FRIENDLY = {
     "MEMBER_IN": "'in'",
     "$END": "end of file",
 }
+# Tokens after which a construct can be complete: a keyword opening the next line after one
+# of these is a name where a name fits (`when` as an optimize key after `sampler tpe`).
+COMPLETE = frozenset(
+    {
+        "NAME",
+        "STRING",
+        "BLOCK_STRING",
+        "NUMBER",
+        "MONEY",
+        "DURATION",
+        "RPAR",
+        "RSQB",
+        "RBRACE",
+        "TRUE",
+        "FALSE",
+        "QMARK",
+        "MORETHAN",
+        "LOG",
+    }
+)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What follows a keyword that opens a construct: a name, a block, a label.
 # What follows a keyword that opens a construct (`var x`, `optimize {`, `constraint "a":`).
@@ -120,21 +140,28 @@ class _KeywordLexer(Lexer):
     def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
         table = parser_state.parse_conf.parse_table.states
         keywords = self.keywords
+        parse = STATE.get()
         for token in self.basic.lex(state, parser_state):
             if token.type in keywords:
                 actions = table[parser_state.position]
                 if (
                     token.type not in actions
                     and "NAME" in actions
-                    and not opens_construct(state.text.text, token)
+                    and not opens_construct(state.text.text, token, parse.previous)
                 ):
                     token.type = "NAME"
+            parse.before, parse.previous = parse.previous, token
             yield token
 
 
-def opens_construct(text: str, token: Token) -> bool:
-    """Does this keyword open a line and have after it what it introduces (`var x`)?
-    Then it starts a new construct even where an unfinished one could take a name."""
+def opens_construct(text: str, token: Token, previous: Token | None) -> bool:
+    """Does this keyword start a new construct after an unfinished one (`constraint x ==`
+    then `var y` on the next line)? Only a declaration or item keyword, opening a line
+    after a token that leaves something unfinished, and followed by what it introduces."""
+    if token.type not in DECL_KEYWORDS and token.type not in ITEM_KEYWORDS:
+        return False
+    if previous is not None and previous.type in COMPLETE:
+        return False
     start = token.start_pos or 0
     if text[text.rfind("\n", 0, start) + 1 : start].strip():
         return False
@@ -314,7 +341,7 @@ class _Recovery:
         text = str(token)
         if token.type == "NAME" or not _IDENTIFIER.fullmatch(text) or text in RESERVED:
             return False
-        if opens_construct(self.source.text, token):
+        if opens_construct(self.source.text, token, self.state.before):
             return False
         name = Token(
             "NAME",
@@ -543,7 +570,9 @@ def parse(source: SourceFile) -> ParseResult:
 
 
 def _attach_docs(source: SourceFile, module: ast.Module) -> None:
-    """Give each declaration, field, variable, step and enum value its `///` doc."""
+    """Give each declaration, field, variable, step and enum value its `///` doc: the
+    `///` lines right above the line it starts on, used once (a declaration and a member
+    starting on the same line: the declaration)."""
     doc_lines: dict[int, str] = {}
     for comment in module.comments:
         if not comment.is_doc:
@@ -558,7 +587,7 @@ def _attach_docs(source: SourceFile, module: ast.Module) -> None:
         line = source.line_of(node.span.start) - 1
         parts: list[str] = []
         while line in doc_lines:
-            parts.append(doc_lines[line])
+            parts.append(doc_lines.pop(line))
             line -= 1
         if parts:
             node.doc = "\n".join(reversed(parts)).strip()

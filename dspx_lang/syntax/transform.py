@@ -36,6 +36,9 @@ class ParseState:
     errors: list[tuple[Span, str]] = field(default_factory=list)
     comments: list[ast.Comment] = field(default_factory=list)
     depth_reported: bool = False
+    # The last token the lexer handed out, and the one before it (contextual keywords).
+    previous: Token | None = None
+    before: Token | None = None
 
 
 STATE: ContextVar[ParseState] = ContextVar("dspx_parse_state")

@@ -28,6 +28,7 @@ from typing import Any
 from fixtures.lm_server import RecordedRequest, Reply
 
 from dspx_lang.optimize.propose import MARKER
+from dspx_lang.optimize.storage import open_storage
 from dspx_lang.prompts import FieldSpec, format_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,7 +222,13 @@ def trials_of(study_db: Path, study: str = "classify") -> list[dict[str, Any]]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    loaded = optuna.load_study(study_name=study, storage=f"sqlite:///{study_db}")
+    # Through our storage: it takes the creation lock a plain optuna reader would race.
+    storage = open_storage(f"sqlite:///{study_db}")
+    try:
+        loaded = optuna.load_study(study_name=study, storage=storage.optuna)
+        trials = loaded.get_trials(deepcopy=False)
+    finally:
+        storage.close()
     return [
         {
             "number": t.number,
@@ -229,7 +236,7 @@ def trials_of(study_db: Path, study: str = "classify") -> list[dict[str, Any]]:
             "status": (t.user_attrs.get("dspx_result") or {}).get("status"),
             "key": (t.user_attrs.get("dspx_claim") or {}).get("key"),
         }
-        for t in loaded.get_trials(deepcopy=False)
+        for t in trials
     ]
 
 

@@ -254,3 +254,30 @@ def test_usage_errors_are_clear(tmp_path: Path, lm_server: FakeLMServer) -> None
     for result in (bad_teacher, zero):
         assert "Traceback" not in result.stderr
     assert lm_server.chat_requests == []
+
+
+def test_set_fixes_a_variable_for_the_whole_run(tmp_path: Path, lm_server: FakeLMServer) -> None:
+    lm_server.respond_with(responder)
+    source = write_task(tmp_path, lm_server.base_url)
+    result = dspxc("optimize", str(source), "--set", "model=good", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fixed by --set: model=good" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["trials"] == 3 * 5  # demos 0..2 x 5 instructions, model good only
+    assert {model_of(r) for r in lm_server.chat_requests} == {"good-model"}
+
+
+def test_a_model_without_its_api_key_is_refused_before_any_call(tmp_path: Path) -> None:
+    for name in ("intent.dspx", "models.dspx"):
+        shutil.copy(Path(__file__).parents[2] / "examples" / name, tmp_path / name)
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "data", tmp_path / "data")
+    env = {"OPENAI_API_KEY": ""}
+    refused = dspxc("optimize", "intent.dspx", "--dry-run", cwd=tmp_path, env=env)
+    assert refused.returncode == 2
+    assert "model(s) mini (OPENAI_API_KEY)" in refused.stderr
+    assert "--set model=local" in refused.stderr
+    local = dspxc(
+        "optimize", "intent.dspx", "--set", "model=local", "--dry-run", cwd=tmp_path, env=env
+    )
+    assert local.returncode == 0, local.stderr
+    assert "forecast" in local.stderr

@@ -35,17 +35,19 @@ def test_kill_9_then_rerun_resumes_without_losing_or_repeating_a_trial(
     lm_server.delay_s = 0.02  # long enough to kill it mid-run, short enough for CI
     source = write_task(tmp_path, lm_server.base_url, concurrency=1)
     study = tmp_path / "task.classify.opt.study.db"
+    err = tmp_path / "stderr.txt"
     process = subprocess.Popen(
         [sys.executable, "-m", "dspx_lang", "optimize", str(source), *ARGS],
         cwd=tmp_path,
         env=environment(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=err.open("w"),
     )
     try:
         deadline = time.monotonic() + 120
         while not (study.exists() and len(ok_keys(_trials(study))) >= 6):
-            assert process.poll() is None, "dspxc optimize ended before it was killed"
+            ended = process.poll() is not None
+            assert not ended, f"dspxc optimize ended before it was killed: {err.read_text()}"
             assert time.monotonic() < deadline, "no trial finished in time"
             time.sleep(0.05)
     finally:

@@ -13,7 +13,7 @@ from dspx_lang.optimize.bootstrap import _diverse
 from dspx_lang.optimize.model import Objective
 from dspx_lang.optimize.plot import MARKS, Point, text_scatter
 from dspx_lang.optimize.propose import MAX_WORDS, STYLES, SYSTEM, clean, usable
-from dspx_lang.optimize.run import _split
+from dspx_lang.optimize.scope import split as _split
 from dspx_lang.runtime.examples import Example
 
 demos = st.lists(
