@@ -12,7 +12,6 @@ API key) or no example could be scored; 2 usage, data or I/O errors; 130 interru
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from dspx_lang.cli.run_cmd import (
     parse_assignments,
     pick_program,
 )
+from dspx_lang.runtime.loop import run as run_loop
 
 if TYPE_CHECKING:
     from dspx_lang.runtime.eval_results import EvaluationResult, ExampleResult
@@ -127,7 +127,7 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
     finished: list[ExampleResult] = []
     progress = _Progress(len(examples), enabled=_show_progress(args))
     try:
-        result = asyncio.run(_aevaluate(program, examples, args, out, spend, finished, progress))
+        result = run_loop(_aevaluate(program, examples, args, out, spend, finished, progress))
     except KeyboardInterrupt:
         progress.stop()
         partial = _partial(program, examples, finished)

@@ -22,13 +22,13 @@ finished trial: rerun to resume).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 from dspx_lang.cli.common import fail
 from dspx_lang.cli.run_cmd import CommandError, parse_assignments
+from dspx_lang.runtime.loop import run as run_loop
 
 if TYPE_CHECKING:
     from dspx_lang.optimize.forecast import RunForecast
@@ -292,7 +292,7 @@ def _execute(plan: OptimizeRun, args: argparse.Namespace) -> RunOutcome:
     # configuration repeats prompts seen before.
     client = LMClient() if args.cache else LMClient(cache=False)
     try:
-        return asyncio.run(plan.run(client, say=say, live=live, callbacks=callbacks))
+        return run_loop(plan.run(client, say=say, live=live, callbacks=callbacks))
     finally:
         client.close()
 

@@ -8,11 +8,11 @@ passed, 1 any failed (or none matched -k, or the file has errors), 2 usage error
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
 from dspx_lang.cli.common import fail, use_color
+from dspx_lang.runtime.loop import run as run_loop
 
 if TYPE_CHECKING:
     from dspx_lang.runtime.testing import TestOutcome
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             name: configure(Program(package, name, client=client), args)
             for name in sorted({t.program for t in tests})
         }
-        outcomes = asyncio.run(arun_tests(tests, programs))
+        outcomes = run_loop(arun_tests(tests, programs))
     except CommandError as exc:
         return exc.report()
     except DspxError as exc:

@@ -37,6 +37,8 @@ from dspx_lang.runtime.coerce import Coercer, CoercionError, coercer_for
 from dspx_lang.runtime.config import default_config, resolve_config
 from dspx_lang.runtime.errors import DspxConfigError, DspxOutputError
 from dspx_lang.runtime.lm import LMClient, ModelSpec
+from dspx_lang.runtime.loop import new_event_loop
+from dspx_lang.runtime.loop import run as run_loop
 from dspx_lang.runtime.modules import run_step
 from dspx_lang.runtime.plan import StepPlan, build_plan, model_spec, resolve_tools
 from dspx_lang.runtime.results import CallRecord, Prediction, StepTrace
@@ -80,7 +82,7 @@ class _Shared:
             pass
         else:
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dspx-run") as pool:
-                return pool.submit(asyncio.run, coro).result()
+                return pool.submit(run_loop, coro).result()
         loop = self._loop()
         task = loop.create_task(coro)
         try:
@@ -96,7 +98,7 @@ class _Shared:
         owner = getattr(self._local, "owner", None)
         loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
         if loop is None or loop.is_closed() or owner != os.getpid():
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             self._local.loop, self._local.owner = loop, os.getpid()
             with self._lock:
                 self._loops.append(loop)

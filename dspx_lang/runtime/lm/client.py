@@ -46,6 +46,7 @@ from dspx_lang.runtime.lm.retry import RetryPolicy
 from dspx_lang.runtime.lm.types import LMRequest, LMResponse, ModelSpec, TransportName, Usage
 from dspx_lang.runtime.lm.via_litellm import LiteLLMTransport
 from dspx_lang.runtime.lm.wire import Completion, cache_key, encode_body, request_params
+from dspx_lang.runtime.loop import new_event_loop
 
 __all__ = ["LMClient", "LMStats"]
 
@@ -227,7 +228,7 @@ class LMClient:
                 self._forked_from.append((engine, self._cache))
                 self._cache = None
                 self._routes = {}
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             ready = threading.Event()
             thread = threading.Thread(
                 target=_run_loop, args=(loop, ready), name="dspx-lm-engine", daemon=True
