@@ -5,15 +5,17 @@ Reproduce from the repository root: `.venv/bin/python bench/eval_throughput.py`
 `bench/.venv-dspy` exists: `.venv/bin/python -m venv bench/.venv-dspy &&
 bench/.venv-dspy/bin/pip install dspy`.
 
-Setup: the fixture OpenAI-compatible server runs in its own process and answers every
-request after `--latency` seconds with one fixed answer that both DSPy's ChatAdapter and
-dspx's chat adapter accept. Each contender runs in a fresh process: it warms up (one
-evaluation of `concurrency` examples: imports, connections), then evaluates `--examples`
-distinct questions with exact match, caches off; the contenders take turns for `--rounds`
-rounds and the median wall time is reported. Contenders: dspx `program.aevaluate(rows,
-concurrency=32)` (results in memory), the same streaming every result to a JSONL file (what
-`dspxc eval` does), DSPy's `Evaluate(num_threads=32)` with `Predict`, and, as the floor,
-bare aiohttp requests behind a semaphore of 32 (no prompt, no parsing, no scoring).
+Setup: the fixture OpenAI-compatible server runs in its own process and answers every request
+after `--latency` seconds with one fixed answer that both DSPy's ChatAdapter and dspx's chat
+adapter accept (on uvloop, as every fixture server is). Each contender runs in a fresh process:
+it warms up (one evaluation of `concurrency` examples: imports, connections), then evaluates
+`--examples` distinct questions with exact match, caches off; the contenders take turns for
+`--rounds` rounds and the median wall time is reported. Contenders: dspx
+`program.aevaluate(rows, concurrency=32)` (results in memory) run as `dspxc eval` runs it (the
+runtime's loops, uvloop), the same streaming every result to a JSONL file (what `dspxc eval`
+does), the first again with `DSPX_LOOP=asyncio` (asyncio's own loops: what uvloop is worth),
+DSPy's `Evaluate(num_threads=32)` with `Predict`, and, as the floor, bare aiohttp requests
+behind a semaphore of 32 (no prompt, no parsing, no scoring) on asyncio's loop and on uvloop's.
 
 Ideal: examples x latency / concurrency (1.5625 s for the defaults); target: dspx at >= 90 %
 of it (wall <= ideal / 0.9 = 1.74 s) and faster than DSPy.
@@ -56,7 +58,9 @@ program qa {{
 DSPX = "dspx aevaluate"
 DSPX_FILE = "dspx aevaluate + JSONL file"
 DSPY = "DSPy Evaluate(num_threads)"
+DSPX_ASYNCIO = "dspx aevaluate, DSPX_LOOP=asyncio"
 RAW = "raw aiohttp + semaphore (floor)"
+RAW_UV = "raw aiohttp + semaphore on uvloop (floor)"
 
 
 def rows(count: int, offset: int = 0) -> list[dict[str, str]]:
@@ -69,10 +73,10 @@ def rows(count: int, offset: int = 0) -> list[dict[str, str]]:
 
 
 def worker_dspx(base: str, examples: int, concurrency: int, to_file: bool) -> float:
-    import asyncio
 
     from dspx_lang.codegen.build import compile_source
     from dspx_lang.runtime import LMClient, Program
+    from dspx_lang.runtime.loop import run as run_loop
 
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bench_eval.dspx"
@@ -92,10 +96,10 @@ def worker_dspx(base: str, examples: int, concurrency: int, to_file: bool) -> fl
             assert result.value("exact_match(answer)") == 1.0
             return wall
 
-        return asyncio.run(run())
+        return run_loop(run())
 
 
-def worker_raw(base: str, examples: int, concurrency: int) -> float:
+def worker_raw(base: str, examples: int, concurrency: int, uv: bool) -> float:
     """The floor: bare aiohttp requests behind a semaphore, no prompt, no parsing."""
     import asyncio
 
@@ -120,6 +124,10 @@ def worker_raw(base: str, examples: int, concurrency: int) -> float:
             assert all(answers)
             return wall
 
+    if uv:
+        import uvloop
+
+        return uvloop.run(run())
     return asyncio.run(run())
 
 
@@ -167,12 +175,12 @@ def serve(latency: float) -> None:
 # ------------------------------------------------------------------------------ driver
 
 
-def run_worker(python: Path | str, args: list[str]) -> float | str:
+def run_worker(python: Path | str, args: list[str], loop: str = "") -> float | str:
     result = subprocess.run(
         [str(python), __file__, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "DSPX_CACHE": "0"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DSPX_CACHE": "0", "DSPX_LOOP": loop},
         check=False,
         timeout=900,
     )
@@ -197,8 +205,8 @@ def main() -> None:
         kind, base = args.worker
         if kind == "dspy":
             wall = worker_dspy(base, args.examples, args.concurrency)
-        elif kind == "raw":
-            wall = worker_raw(base, args.examples, args.concurrency)
+        elif kind in ("raw", "raw-uv"):
+            wall = worker_raw(base, args.examples, args.concurrency, kind == "raw-uv")
         else:
             wall = worker_dspx(base, args.examples, args.concurrency, kind == "dspx-file")
         print(json.dumps(wall))
@@ -220,19 +228,21 @@ def main() -> None:
         "--concurrency",
         str(args.concurrency),
     ]
-    contenders: list[tuple[str, Path | str, list[str]]] = [
-        (DSPX, sys.executable, [*sizes, "--worker", "dspx", base]),
-        (DSPX_FILE, sys.executable, [*sizes, "--worker", "dspx-file", base]),
-        (RAW, sys.executable, [*sizes, "--worker", "raw", base]),
+    contenders: list[tuple[str, Path | str, list[str], str]] = [
+        (DSPX, sys.executable, [*sizes, "--worker", "dspx", base], ""),
+        (DSPX_FILE, sys.executable, [*sizes, "--worker", "dspx-file", base], ""),
+        (DSPX_ASYNCIO, sys.executable, [*sizes, "--worker", "dspx", base], "asyncio"),
+        (RAW, sys.executable, [*sizes, "--worker", "raw", base], ""),
+        (RAW_UV, sys.executable, [*sizes, "--worker", "raw-uv", base], ""),
     ]
     if DSPY_PYTHON.exists():
-        contenders.append((DSPY, DSPY_PYTHON, [*sizes, "--worker", "dspy", base]))
+        contenders.append((DSPY, DSPY_PYTHON, [*sizes, "--worker", "dspy", base], ""))
     walls: dict[str, list[float]] = {}
     failures: dict[str, str] = {}
     try:
         for _ in range(max(1, args.rounds)):
-            for label, python, worker_args in contenders:
-                outcome = run_worker(python, worker_args)
+            for label, python, worker_args, loop in contenders:
+                outcome = run_worker(python, worker_args, loop)
                 if isinstance(outcome, str):
                     failures[label] = outcome
                 else:
@@ -269,6 +279,9 @@ def report(
         return
     verdict = "meets" if ours <= limit else "MISSES"
     print(f"dspx {ours:.3f} s {verdict} the <= {limit:.3f} s target")
+    for floor in (RAW_UV, RAW):
+        if floor in medians:
+            print(f"  dspx / {floor}: x{ours / medians[floor]:.3f}")
     other = medians.get(DSPY)
     if other is not None:
         verdict = "faster" if ours < other else "SLOWER"
