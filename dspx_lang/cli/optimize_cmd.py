@@ -303,9 +303,10 @@ def _trial_line(event: ProgressEvent) -> None:
         t = event.trial
         values = ", ".join(f"{k} {_num(v)}" for k, v in t.values.items())
         verdict = "" if t.feasible else " OVER BUDGET"
-        best = "-" if p.best_score is None else f"{p.best_score:.3f}"
+        # The weighted score is relative to the trials so far; the objectives themselves are not.
+        best = ", ".join(f"{k} {_num(v)}" for k, v in p.best_values.items()) or "-"
         print(
-            f"trial {t.number}: {values}{verdict}; {p.done}/{p.trials} done, best score {best}, "
+            f"trial {t.number}: {values}{verdict}; {p.done}/{p.trials} done, best so far: {best}; "
             f"spent ${p.spent:.4f}",
             file=sys.stderr,
             flush=True,

@@ -91,6 +91,16 @@ def test_over_budget_configurations_are_scored_but_never_on_the_front(
     assert all(p["config"]["model"] != "chatty" for p in finished["artifact"]["pareto"])
 
 
+def test_each_trial_line_ends_with_the_best_objectives_so_far(finished: dict[str, Any]) -> None:
+    lines = [x for x in finished["stderr"].splitlines() if x.startswith("trial ")]
+    assert len(lines) == FEASIBLE_CONFIGS
+    last = lines[-1].split("best so far: ")[1].split(";")[0]
+    shown = {name: float(value) for name, value in (p.rsplit(" ", 1) for p in last.split(", "))}
+    chosen = finished["artifact"]["chosen"]["values"]
+    assert shown.keys() == chosen.keys()
+    assert all(shown[k] == pytest.approx(chosen[k], rel=5e-3) for k in chosen)
+
+
 def test_instruction_candidates_are_proposed_grounded_and_recorded(
     finished: dict[str, Any],
 ) -> None:
