@@ -9,7 +9,10 @@ error response, and diagnostics arrive for the latest version.
 from __future__ import annotations
 
 import random
+import shutil
+from pathlib import Path
 
+import pytest
 from lsp_harness import Editor
 from lsprotocol import types
 
@@ -102,6 +105,27 @@ async def test_random_edits_never_stop_the_server(editor: Editor) -> None:
     original = editor.path("qa.dspx").read_text(encoding="utf-8")
     editor.send_change("qa.dspx", 0, len(editor.texts["qa.dspx"]), original)
     assert await editor.diagnostics("qa.dspx") == []
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.dspx")))
+async def test_random_edits_over_every_example(editor: Editor, example: str) -> None:
+    shutil.copytree(EXAMPLES, editor.root / "examples")
+    name = f"examples/{example}"
+    assert await editor.open(name) == []
+    rng = random.Random(example)
+    for _ in range(25):
+        text = editor.texts[name]
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.choice([0, 1, 4, 40]))
+        editor.send_change(name, start, end, rng.choice(PIECES))
+        await ask_everything(editor, name, rng)
+    assert all(d.source == "dspx" for d in await editor.diagnostics(name))
+    original = editor.path(name).read_text(encoding="utf-8")
+    editor.send_change(name, 0, len(editor.texts[name]), original)
+    assert await editor.diagnostics(name) == []
 
 
 async def test_requests_for_an_unknown_file_get_empty_answers(editor: Editor) -> None:
