@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from syntax_strategies import programs
@@ -111,3 +112,30 @@ def test_pathological_inputs_give_diagnostics() -> None:
     assert any("nested too deeply" in d.message for d in deep.diagnostics)
     bad = SourceFile.from_bytes("b.dspx", b'model m = "\xff\xfe"')
     assert parse(bad).diagnostics[0].message.startswith("invalid UTF-8")
+
+
+# Inputs the fuzz campaign (bench/fuzz_compiler.py) found where `fmt` changed the meaning.
+FMT_REGRESSIONS = {
+    # A `///` doc above a line where a declaration and its first member start went to both.
+    "doc_on_a_shared_line": "/// Colours we know.\nenum Color { red\n  blue\n}\n",
+    "doc_on_a_signature_line": (
+        "/// The answer.\nsignature Answer { in question: string\n  out answer: string\n}\n"
+    ),
+    # A keyword used as an optimize key was taken for a new declaration once fmt put it at
+    # the start of a line.
+    "keyword_as_optimize_key": (
+        "program p {\n  in q: string\n  out a: string\n  step s = predict A(q)\n  return s\n"
+        "  optimize { trials 4 dataset x }\n}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("text", FMT_REGRESSIONS.values(), ids=FMT_REGRESSIONS.keys())
+def test_fmt_keeps_the_meaning_of_what_the_fuzzer_found(text: str) -> None:
+    source = SourceFile("found.dspx", text)
+    first = parse(source)
+    assert first.diagnostics == []
+    formatted = format_module(source, first.module)
+    second = parse(SourceFile("found.dspx", formatted))
+    assert second.diagnostics == [], formatted
+    assert second.module == first.module, formatted
