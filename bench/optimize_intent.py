@@ -178,10 +178,16 @@ def dspy_worker(seed: int, candidates: int) -> None:
     intents = tuple(LABELS)
     desc = "; ".join(f"{k}: {v}" for k, v in LABELS.items())
 
-    class ClassifyIntent(dspy.Signature):  # type: ignore[misc]
-        __doc__ = INSTRUCTIONS
-        utterance: str = dspy.InputField()
-        intent: Literal[intents] = dspy.OutputField(desc=desc)  # type: ignore[valid-type]
+    # Built from values: a class body's `Literal[intents]` would stay a string annotation here
+    # (`from __future__ import annotations`) that pydantic cannot resolve.
+    intent_type: Any = Literal[intents]  # type: ignore[valid-type]
+    ClassifyIntent = dspy.Signature(
+        {
+            "utterance": (str, dspy.InputField()),
+            "intent": (intent_type, dspy.OutputField(desc=desc)),
+        },
+        INSTRUCTIONS,
+    )
 
     lm = dspy.LM(
         "openai/qwen2.5-0.5b-instruct",

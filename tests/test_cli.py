@@ -94,6 +94,15 @@ def test_any_bytes_give_diagnostics_not_tracebacks(tmp_path: Path, content: byte
     assert "error[E001]" in result.stdout
 
 
+def test_a_pattern_python_may_read_differently_later_checks_without_noise(tmp_path: Path) -> None:
+    # Found by the fuzz campaign: `[[` made re.compile print a FutureWarning to stderr.
+    path = tmp_path / "p.dspx"
+    path.write_text('signature S {\n  in q: string\n  out a: string @pattern("[[a]")\n}\n')
+    result = dspxc("check", str(path))
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = dspxc("check", str(tmp_path / "nope.dspx"))
     assert result.returncode == 2

@@ -11,6 +11,7 @@ malformed tool target.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import cast
 
 from dspx_lang.diagnostics import messages as msg
@@ -153,7 +154,10 @@ def _check(ctx: Context, file: str, field_type: Type, node: ast.Check) -> CheckI
             ctx.error("E206", msg.check_type(name, "strings", str(field_type)), file, node.span)
             return None
         try:
-            re.compile(values[0])
+            # A valid pattern that a future Python may read otherwise (`[[`) is still valid.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                re.compile(values[0])
         except re.error as exc:
             ctx.error("E206", msg.bad_regex(exc), file, node.args[0].span)
             return None
