@@ -36,13 +36,14 @@ def test_kill_9_then_rerun_resumes_without_losing_or_repeating_a_trial(
     source = write_task(tmp_path, lm_server.base_url, concurrency=1)
     study = tmp_path / "task.classify.opt.study.db"
     err = tmp_path / "stderr.txt"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dspx_lang", "optimize", str(source), *ARGS],
-        cwd=tmp_path,
-        env=environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=err.open("w"),
-    )
+    with err.open("w") as sink:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dspx_lang", "optimize", str(source), *ARGS],
+            cwd=tmp_path,
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     try:
         deadline = time.monotonic() + 120
         while not (study.exists() and len(ok_keys(_trials(study))) >= 6):
