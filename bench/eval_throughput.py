@@ -12,8 +12,8 @@ it warms up (one evaluation of `concurrency` examples: imports, connections), th
 `--examples` distinct questions with exact match, caches off; the contenders take turns for
 `--rounds` rounds and the median wall time is reported. Contenders: dspx
 `program.aevaluate(rows, concurrency=32)` (results in memory) run as `dspxc eval` runs it (the
-runtime's loops, uvloop), the same streaming every result to a JSONL file (what `dspxc eval`
-does), the first again with `DSPX_LOOP=asyncio` (asyncio's own loops: what uvloop is worth),
+runtime's loops, asyncio's), the same streaming every result to a JSONL file (what `dspxc eval`
+does), the first again with `DSPX_LOOP=uvloop` (uvloop's loops: what uvloop would be worth),
 DSPy's `Evaluate(num_threads=32)` with `Predict`, and, as the floor, bare aiohttp requests
 behind a semaphore of 32 (no prompt, no parsing, no scoring) on asyncio's loop and on uvloop's.
 
@@ -58,7 +58,7 @@ program qa {{
 DSPX = "dspx aevaluate"
 DSPX_FILE = "dspx aevaluate + JSONL file"
 DSPY = "DSPy Evaluate(num_threads)"
-DSPX_ASYNCIO = "dspx aevaluate, DSPX_LOOP=asyncio"
+DSPX_UV = "dspx aevaluate, DSPX_LOOP=uvloop"
 RAW = "raw aiohttp + semaphore (floor)"
 RAW_UV = "raw aiohttp + semaphore on uvloop (floor)"
 
@@ -231,7 +231,7 @@ def main() -> None:
     contenders: list[tuple[str, Path | str, list[str], str]] = [
         (DSPX, sys.executable, [*sizes, "--worker", "dspx", base], ""),
         (DSPX_FILE, sys.executable, [*sizes, "--worker", "dspx-file", base], ""),
-        (DSPX_ASYNCIO, sys.executable, [*sizes, "--worker", "dspx", base], "asyncio"),
+        (DSPX_UV, sys.executable, [*sizes, "--worker", "dspx", base], "uvloop"),
         (RAW, sys.executable, [*sizes, "--worker", "raw", base], ""),
         (RAW_UV, sys.executable, [*sizes, "--worker", "raw-uv", base], ""),
     ]
