@@ -20,14 +20,20 @@ import functools
 import importlib.util
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["count_message_tokens", "count_tokens", "encoding_name"]
+__all__ = [
+    "count_message_tokens",
+    "count_tokens",
+    "encoding_name",
+    "message_tokens_bound",
+    "text_tokens_bound",
+]
 
 # OpenAI's cookbook: every chat message costs 3 tokens of framing, a `name` one more, and the
 # reply is primed with 3 (`<|start|>assistant<|message|>`).
@@ -64,13 +70,29 @@ def count_message_tokens(messages: Sequence[Mapping[str, Any]], model_id: str) -
     other parts (images, audio) do not; assistant `tool_calls` count their name and arguments.
     """
     enc = _encoding(encoding_name(model_id))
+    return _message_tokens(messages, lambda text: len(enc.encode_ordinary(text)))
+
+
+def text_tokens_bound(text: str) -> int:
+    """An upper bound of `count_tokens(text, m)` for every model, without loading tiktoken:
+    a byte-level BPE token encodes at least one byte."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def message_tokens_bound(messages: Sequence[Mapping[str, Any]]) -> int:
+    """An upper bound of `count_message_tokens(messages, m)` for every model, without tiktoken
+    (a check that the bound settles, such as "fits the context window", needs no count)."""
+    return _message_tokens(messages, text_tokens_bound)
+
+
+def _message_tokens(messages: Sequence[Mapping[str, Any]], count: Callable[[str], int]) -> int:
     total = _REPLY_PRIMING
     for message in messages:
         total += _TOKENS_PER_MESSAGE
         for key, value in message.items():
             if key == "name":
                 total += _TOKENS_PER_NAME
-            total += sum(len(enc.encode_ordinary(text)) for text in _texts(key, value))
+            total += sum(count(text) for text in _texts(key, value))
     return total
 
 

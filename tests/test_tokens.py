@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dspx_lang
-from dspx_lang.tokens import count_message_tokens, count_tokens, encoding_name
+from dspx_lang.tokens import (
+    count_message_tokens,
+    count_tokens,
+    encoding_name,
+    message_tokens_bound,
+    text_tokens_bound,
+)
 
 ROOT = Path(dspx_lang.__file__).parent.parent
 
@@ -61,8 +67,30 @@ def test_chat_overhead_follows_openais_cookbook() -> None:
 @given(text=st.text(), model=st.sampled_from(["gpt-4o", "gpt-4", "claude"]))
 def test_count_is_bounded_by_utf8_bytes(text: str, model: str) -> None:
     n = count_tokens(text, model)
-    assert n <= len(text.encode("utf-8"))
+    assert n <= text_tokens_bound(text) == len(text.encode("utf-8"))
     assert (n == 0) == (text == "")
+
+
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["system", "user", "assistant"]), "content": st.text()},
+        optional={
+            "name": st.text(max_size=8),
+            "tool_calls": st.lists(
+                st.fixed_dictionaries(
+                    {"function": st.fixed_dictionaries({"name": st.text(), "arguments": st.text()})}
+                ),
+                max_size=2,
+            ),
+        },
+    ),
+    max_size=4,
+)
+
+
+@given(chat=messages, model=st.sampled_from(["gpt-4o", "gpt-4", "claude"]))
+def test_message_bound_is_never_below_the_count(chat: list[dict[str, object]], model: str) -> None:
+    assert message_tokens_bound(chat) >= count_message_tokens(chat, model)
 
 
 @given(a=st.text(), b=st.text())

@@ -71,6 +71,7 @@ from dspx_lang.space.solve import (
 )
 from dspx_lang.space.solve import Value as SolverValue
 from dspx_lang.space.tokencount import TokenCounter
+from dspx_lang.tokens import message_tokens_bound, text_tokens_bound
 
 REASONING_TOKENS = 120
 CODE_TOKENS = 150
@@ -143,7 +144,7 @@ class Estimator:
         self._placeholders: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._costs: dict[str, ModelCost] = {}
         # Tokens depend on the step's shape only, not on how many calls a mode assumes.
-        self.token_memo: dict[tuple[str, str, str, str, int], tuple[int, int]] = {}
+        self.token_memo: dict[tuple[str, str, str, str, int, bool], tuple[int, int]] = {}
         self.relevant = self._relevant()
 
     # ------------------------------------------------------------- inputs
@@ -227,16 +228,22 @@ class Estimator:
 
     # -------------------------------------------------------------- estimates
 
-    def estimate(self, config: Mapping[str, ConfigValue], mode: str = "expected") -> Estimate:
-        key = (mode, *(_hashable(config.get(n)) for n in self.relevant))
+    def estimate(
+        self, config: Mapping[str, ConfigValue], mode: str = "expected", *, bound: bool = False
+    ) -> Estimate:
+        """`bound`: token counts replaced by upper bounds that need no tokenizer (the UTF-8
+        length of each text), so every token figure is at least the exact one."""
+        key = (mode, bound, *(_hashable(config.get(n)) for n in self.relevant))
         cached = self.memo.get(key)
         if cached is None:
-            cached = self._estimate(config, mode)
+            cached = self._estimate(config, mode, bound)
             self.memo[key] = cached
         return cached
 
-    def _estimate(self, config: Mapping[str, ConfigValue], mode: str) -> Estimate:
-        steps = [self.step_estimate(step, config, mode) for step in self.program.steps.values()]
+    def _estimate(self, config: Mapping[str, ConfigValue], mode: str, bound: bool) -> Estimate:
+        steps = [
+            self.step_estimate(step, config, mode, bound) for step in self.program.steps.values()
+        ]
         finish: dict[str, float] = {}
         for step, estimate in zip(self.program.steps.values(), steps, strict=True):
             start = max((finish[d] for d in step.depends_on if d in finish), default=0.0)
@@ -244,15 +251,15 @@ class Estimator:
         return Estimate(tuple(steps), max(finish.values(), default=0.0))
 
     def step_estimate(
-        self, step: StepInfo, config: Mapping[str, ConfigValue], mode: str
+        self, step: StepInfo, config: Mapping[str, ConfigValue], mode: str, bound: bool = False
     ) -> StepEstimate:
         shape = self.settings(step, config)
         cost = self.model_cost(shape.model)
-        key = (step.name, cost.model_id, shape.module, shape.adapter, shape.demos)
+        key = (step.name, cost.model_id, shape.module, shape.adapter, shape.demos, bound)
         if key not in self.token_memo:
             self.token_memo[key] = (
-                self.prompt_tokens(step, shape, cost),
-                self.completion_tokens(step, shape, cost.model_id),
+                self.prompt_tokens(step, shape, cost, bound),
+                self.completion_tokens(step, shape, cost.model_id, bound),
             )
         prompt, completion = self.token_memo[key]
         limit = shape.max_tokens if shape.max_tokens is not None else cost.max_tokens
@@ -267,7 +274,9 @@ class Estimator:
         latency = calls * (cost.first_token_s + completion / cost.tokens_per_s)
         return StepEstimate(step.name, shape.model, calls, prompt, completion, price, latency)
 
-    def prompt_tokens(self, step: StepInfo, shape: StepSettings, cost: ModelCost) -> int:
+    def prompt_tokens(
+        self, step: StepInfo, shape: StepSettings, cost: ModelCost, bound: bool = False
+    ) -> int:
         spec = prompt_spec(self.package, self.ir_steps[step.name], shape)
         examples = self.step_examples(step) or [self.placeholder_example(step)]
         demos = [Demo(inputs, outputs) for inputs, outputs in examples[: shape.demos]]
@@ -276,18 +285,23 @@ class Estimator:
             "native_structured": shape.adapter == "json" and bool(cost.structured_output),
             "native_tools": shape.module == "react" and bool(cost.function_calling),
         }
+        rendered = [
+            render_messages(spec, inputs, demos, **native) for inputs, _ in examples[:SAMPLE_ROWS]
+        ]
         counts = [
-            self.counter.messages(render_messages(spec, inputs, demos, **native), cost.model_id)
-            for inputs, _ in examples[:SAMPLE_ROWS]
+            message_tokens_bound(m) if bound else self.counter.messages(m, cost.model_id)
+            for m in rendered
         ]
         return round(sum(counts) / len(counts))
 
-    def completion_tokens(self, step: StepInfo, shape: StepSettings, model_id: str) -> int:
+    def completion_tokens(
+        self, step: StepInfo, shape: StepSettings, model_id: str, bound: bool = False
+    ) -> int:
         examples = (self.step_examples(step) or [self.placeholder_example(step)])[:SAMPLE_ROWS]
         total = 0
         for _, outputs in examples:
             text = " ".join(_text(v) for v in outputs.values())
-            total += self.counter.text(text, model_id)
+            total += text_tokens_bound(text) if bound else self.counter.text(text, model_id)
         tokens = round(total / len(examples)) + FIELD_OVERHEAD_TOKENS * len(step.signature.outputs)
         for field in step.signature.outputs.values():
             hint = next((c.args[0] for c in field.checks if c.kind == "tokens"), None)
@@ -405,8 +419,12 @@ class Estimator:
 
     def budget_predicate(self, pid: int, metric: str, limit: float) -> Predicate:
         def within(config: Mapping[str, ConfigValue]) -> bool:
-            value = self.estimate(config, "expected").metric(metric)
-            return value is None or value <= limit  # unknown prices never prune
+            # Every metric grows with token counts: an upper bound within the limit settles it.
+            for bound in (True, False):
+                value = self.estimate(config, "expected", bound=bound).metric(metric)
+                if value is None or value <= limit:  # unknown prices never prune
+                    return True
+            return False
 
         return Predicate(pid, self.relevant, within)
 
@@ -414,12 +432,17 @@ class Estimator:
 
     def issues(self, config: Mapping[str, ConfigValue]) -> list[CapabilityIssue]:
         found = []
-        estimate = self.estimate(config, "max")
-        for step, est in zip(self.program.steps.values(), estimate.steps, strict=True):
+        # Bounds first: when they fit the context window, no tokenizer is loaded or run.
+        bounds = self.estimate(config, "max", bound=True)
+        for index, step in enumerate(self.program.steps.values()):
             shape = self.settings(step, config)
             cost = self.model_cost(shape.model)
             span = step.node.span if step.node else self.program.node.name.span
-            needed = est.prompt_tokens + est.completion_tokens
+            upper = bounds.steps[index]
+            needed = upper.prompt_tokens + upper.completion_tokens
+            if cost.context_window is not None and needed > cost.context_window:
+                exact = self.estimate(config, "max").steps[index]
+                needed = exact.prompt_tokens + exact.completion_tokens
             if cost.context_window is not None and needed > cost.context_window:
                 found.append(
                     CapabilityIssue(
