@@ -151,13 +151,14 @@ def run_one(data: bytes) -> str | None:
     stage = "parse"
     try:
         source = SourceFile.from_bytes(str(ROOT / "examples" / "fuzz.dspx"), data)
-        parsed = parse(source)
-        stage = "check"
 
         def loader(path: str) -> SourceFile:
             raise OSError(2, "no such file (fuzzing)")
 
-        compilation = Session(loader=loader).check_source(source)
+        session = Session(loader=loader)
+        parsed = session.cache.parse(source)  # the check below reuses this parse
+        stage = "check"
+        compilation = session.check_source(source)
         if not parsed.diagnostics:
             stage = "fmt"
             formatted = format_module(source, parsed.module)
