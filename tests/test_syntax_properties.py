@@ -127,6 +127,11 @@ FMT_REGRESSIONS = {
         "program p {\n  in q: string\n  out a: string\n  step s = predict A(q)\n  return s\n"
         "  optimize { trials 4 dataset x }\n}\n"
     ),
+    # Trailing spaces on a `///` line that is not the doc's last were kept in the doc, and
+    # fmt drops trailing whitespace.
+    "doc_line_with_trailing_spaces": (
+        '/// Runs with no key. \n/// A small model.\nmodel mini = "openai/gpt-4o-mini"\n'
+    ),
 }
 
 

@@ -580,7 +580,8 @@ def _attach_docs(source: SourceFile, module: ast.Module) -> None:
         line = source.line_of(comment.span.start)
         if source.line_text(line).strip() == comment.text.strip():
             text = comment.text[3:]
-            doc_lines[line] = text[1:] if text.startswith(" ") else text
+            # Trailing whitespace is invisible and fmt drops it: it is not part of the doc.
+            doc_lines[line] = (text[1:] if text.startswith(" ") else text).rstrip()
     if not doc_lines:
         return
     for node in _documentable(module):
