@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from space_reference import (
     Truth,
@@ -18,7 +18,18 @@ from space_reference import (
 )
 from strategies import finite_spaces, linear_spaces, numeric_spaces
 
-from dspx_lang.space.solve import AnyConstraint, Limits, Space, SpaceResult, Var
+from dspx_lang.space.solve import (
+    AnyConstraint,
+    Arith,
+    Cmp,
+    Const,
+    Constraint,
+    FloatRange,
+    Limits,
+    Space,
+    SpaceResult,
+    Var,
+)
 from dspx_lang.space.solve.values import key, norm
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,6 +42,13 @@ SPACES = st.one_of(finite_spaces(), numeric_spaces(), linear_spaces())
 
 @SETTINGS
 @given(SPACES, TABLES)
+@example(  # a constraint without variables that is undefined everywhere: its witness is empty
+    (
+        [Var("n0", FloatRange(0.0, 0.0, step=0.1), 0.0)],
+        [Constraint(1, Cmp("==", Const(-1), Arith("/", Const(-1), Const(0))))],
+    ),
+    0,
+)
 def test_analysis_equals_brute_force(
     space: tuple[list[Var], list[AnyConstraint]], table_size: int
 ) -> None:

@@ -168,7 +168,8 @@ def _per_constraint(
                     (space.ivars[v].name, public_point(space.ivars[v], k)) for v, k in found.items()
                 )
             # A witness rounded from an irrational solution may miss; then report none.
-            if witness and _undefined_at(space, pos, dict(witness)):
+            # An empty witness is right for a constraint with no variables (`1 / 0 == 1`).
+            if isinstance(found, dict) and _undefined_at(space, pos, dict(witness)):
                 undefined.append(Undefined(c.id, witness))
             elif found is not False:
                 undecided.add(c.id)
@@ -178,7 +179,10 @@ def _per_constraint(
 def _undefined_at(space: Space, position: int, witness: dict[str, ConfigValue]) -> bool:
     c = space.constraints[position]
     env = {name: norm(value) for name, value in witness.items()}
-    return isinstance(c, Constraint) and truth(c.expr, env) is UNDEF
+    try:
+        return isinstance(c, Constraint) and truth(c.expr, env) is UNDEF
+    except KeyError:  # the witness does not name every variable: it proves nothing
+        return False
 
 
 def minimal_core(
