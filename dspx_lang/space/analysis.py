@@ -81,7 +81,8 @@ class ProgramAnalysis:
         self.space = space = Space(self.vars, [*self.declared, *self.capabilities])
         report.compute_estimates = lambda: self.estimator.extremes(space)
         self.budgets(report)
-        report.forecast = self.estimator.forecast(self.ctx, report, space)
+        report.compute_forecast = lambda: self.estimator.forecast(report, space)
+        self.estimator.check_forecast(self.ctx, report, space)
         return report
 
     # ---------------------------------------------------- declared constraints

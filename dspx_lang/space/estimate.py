@@ -408,9 +408,11 @@ class Estimator:
                 self._samples = []
         return self._samples
 
-    def mean(self, space: Space, default: Estimate) -> dict[str, float | None]:
+    def mean(
+        self, space: Space, default: Estimate, *, bound: bool = False
+    ) -> dict[str, float | None]:
         """Mean over uniformly sampled feasible configurations (what random search pays)."""
-        estimates = [self.estimate(s) for s in self.samples(space)] or [default]
+        estimates = [self.estimate(s, bound=bound) for s in self.samples(space)] or [default]
         out: dict[str, float | None] = {}
         for metric in METRICS:
             values = [e.metric(metric) for e in estimates]
@@ -491,7 +493,11 @@ class Estimator:
 
     # ------------------------------------------------------------- forecast
 
-    def forecast(self, ctx: Context, report: SpaceReport, space: Space) -> Forecast | None:
+    def forecast(
+        self, report: SpaceReport, space: Space, *, bound: bool = False
+    ) -> Forecast | None:
+        """What `optimize` would spend; `bound`: from token upper bounds (an upper bound on
+        tokens and cost, with no tokenizer), as in `estimate`."""
         optimize = self.program.optimize
         if optimize is None:
             return None
@@ -499,8 +505,8 @@ class Estimator:
         trials = optimize.trials
         if report.sampler == "grid" and report.budget_size is not None:
             trials = min(trials, report.budget_size)  # a grid tries each configuration once
-        default = self.estimate({v.name: v.default for v in space.vars})
-        mean = self.mean(space, default)
+        default = self.estimate({v.name: v.default for v in space.vars}, bound=bound)
+        mean = self.mean(space, default, bound=bound)
         calls_per_example = sum(s.calls for s in default.steps)
         demos = max((self._max_demos(step) for step in self.program.steps.values()), default=0)
         train_rows = self._rows_of(optimize.trainset)
@@ -516,19 +522,10 @@ class Estimator:
         cost = None
         fit = None
         if per_example is not None and default_cost is not None:
-            proposal_cost = proposals * self._proposal_cost()
-            overhead = bootstrap * default_cost + proposal_cost
+            overhead = bootstrap * default_cost + proposals * self._proposal_cost()
             cost = trials * dev_rows * per_example + overhead
             if optimize.max_spend is not None and per_example > 0:
                 fit = max(0, math.floor((optimize.max_spend - overhead) / (dev_rows * per_example)))
-                if cost > optimize.max_spend:
-                    span = next(i.span for i in optimize.node.items if i.key.text == "max_spend")
-                    ctx.error(
-                        "W405",
-                        msg.forecast_over(cost, optimize.max_spend, fit),
-                        self.program.file,
-                        span,
-                    )
         tokens = round(trials * dev_rows * (mean.get("tokens") or 0))
         return Forecast(
             trials,
@@ -539,6 +536,26 @@ class Estimator:
             bootstrap,
             proposals,
             fit,
+        )
+
+    def check_forecast(self, ctx: Context, report: SpaceReport, space: Space) -> None:
+        """W405 when the forecast passes `max_spend`. The bound-based forecast settles most
+        programs without a tokenizer (cold `dspxc check`); the exact one decides the rest."""
+        optimize = self.program.optimize
+        if optimize is None or optimize.max_spend is None:
+            return
+        upper = self.forecast(report, space, bound=True)
+        if upper is None or upper.cost_usd is None or upper.cost_usd <= optimize.max_spend:
+            return
+        exact = report.forecast
+        if exact is None or exact.cost_usd is None or exact.cost_usd <= optimize.max_spend:
+            return
+        span = next(i.span for i in optimize.node.items if i.key.text == "max_spend")
+        ctx.error(
+            "W405",
+            msg.forecast_over(exact.cost_usd, optimize.max_spend, exact.trials_within_cap or 0),
+            self.program.file,
+            span,
         )
 
     def _proposal_cost(self) -> float:

@@ -105,7 +105,8 @@ class SpaceReport:
     compute_estimates: Callable[[], Estimates] | None = field(default=None, repr=False)
     _estimates: Estimates | None = field(default=None, repr=False)
     budgets: list[BudgetPrune] = field(default_factory=list)
-    forecast: Forecast | None = None
+    compute_forecast: Callable[[], Forecast | None] | None = field(default=None, repr=False)
+    _forecast: Forecast | None = field(default=None, repr=False)
     unused: list[str] = field(default_factory=list)
 
     @property
@@ -113,6 +114,13 @@ class SpaceReport:
         if self._estimates is None and self.compute_estimates is not None:
             self._estimates = self.compute_estimates()
         return self._estimates
+
+    @property
+    def forecast(self) -> Forecast | None:
+        """What `optimize` would spend (None without an optimize block)."""
+        if self._forecast is None and self.compute_forecast is not None:
+            self._forecast = self.compute_forecast()
+        return self._forecast
 
     def ir_estimate(self) -> ir.ProgramEstimate | None:
         """The estimates in the IR's shape (default, min and max per step and in total)."""
@@ -148,6 +156,7 @@ class SpaceReport:
             if not f.name.startswith(("_", "compute"))
         }
         data["estimates"] = self.estimates
+        data["forecast"] = self.forecast
         return cast(dict[str, Any], _plain(data))
 
 
