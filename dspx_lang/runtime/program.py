@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import copy
 import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +35,6 @@ from dspx_lang.runtime.coerce import Coercer, CoercionError, coercer_for
 from dspx_lang.runtime.config import default_config, resolve_config
 from dspx_lang.runtime.errors import DspxConfigError, DspxOutputError
 from dspx_lang.runtime.lm import LMClient, ModelSpec
-from dspx_lang.runtime.loop import new_event_loop
 from dspx_lang.runtime.loop import run as run_loop
 from dspx_lang.runtime.modules import run_step
 from dspx_lang.runtime.plan import StepPlan, build_plan, model_spec, resolve_tools
@@ -55,17 +52,14 @@ T = TypeVar("T")
 
 
 class _Shared:
-    """What a program and the programs derived from it share: the client, and one event
-    loop per calling thread for synchronous calls (reused: a new loop per call costs more
-    than the rest of the runtime's work on a call)."""
+    """What a program and the programs derived from it share: the client. Sync calls run on
+    the client's loop for the calling thread (`LMClient.run`: reused, and the program's LM
+    calls run on it directly)."""
 
     def __init__(self, client: LMClient | None, owned: bool) -> None:
         self.client = client
         self.owned = owned
-        self._local = threading.local()
-        self._loops: list[asyncio.AbstractEventLoop] = []
         self._lock = threading.Lock()
-        weakref.finalize(self, _close_loops, self._loops)
 
     def get(self) -> LMClient:
         with self._lock:
@@ -74,49 +68,19 @@ class _Shared:
             return self.client
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` to completion on this thread's loop; on a helper thread when an event
-        loop already runs here (a sync call from async code or a notebook)."""
+        """Run `coro` to completion on this thread's loop of the client; on a helper thread
+        when an event loop already runs here (a sync call from async code or a notebook)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            pass
-        else:
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dspx-run") as pool:
-                return pool.submit(run_loop, coro).result()
-        loop = self._loop()
-        task = loop.create_task(coro)
-        try:
-            return loop.run_until_complete(task)
-        except BaseException:
-            # Interrupted (Ctrl-C): cancel the run instead of leaving it pending on the loop.
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                loop.run_until_complete(task)
-            raise
-
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        owner = getattr(self._local, "owner", None)
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is None or loop.is_closed() or owner != os.getpid():
-            loop = new_event_loop()
-            self._local.loop, self._local.owner = loop, os.getpid()
-            with self._lock:
-                self._loops.append(loop)
-        return loop
+            return self.get().run(coro)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dspx-run") as pool:
+            return pool.submit(run_loop, coro).result()
 
     def close(self) -> None:
         if self.owned and self.client is not None:
             self.client.close()
             self.client = None
-        _close_loops(self._loops)
-
-
-def _close_loops(loops: list[asyncio.AbstractEventLoop]) -> None:
-    for loop in list(loops):
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
-        if loop.is_closed():
-            loops.remove(loop)
 
 
 class Program:

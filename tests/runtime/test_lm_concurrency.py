@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fixtures.lm_server import FakeLMServer, Reply
 
+from dspx_lang.runtime.errors import DspxConfigError
 from dspx_lang.runtime.lm import LMClient, LMRequest, ModelSpec
 
 TRANSPORTS = ["native", "litellm"]
@@ -116,3 +117,84 @@ def test_forked_child_gets_its_own_engine_and_shares_the_cache(
     assert lm_client.complete(model, ask("in child")).cached is True
     assert lm_client.complete(model, ask("after fork")).text == "echo: after fork"
     assert len(lm_server.chat_requests) == 3
+
+
+def engine_threads() -> set[int | None]:
+    return {t.ident for t in threading.enumerate() if t.name == "dspx-lm-engine"}
+
+
+def test_sync_native_calls_run_on_the_callers_own_loop(
+    lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    before = engine_threads()
+    first = lm_client.complete(lm_model(), ask("one"))
+
+    async def two() -> list[str]:
+        got = await asyncio.gather(*(lm_client.acomplete(lm_model(), ask(q)) for q in "ab"))
+        return [r.text for r in got]
+
+    assert (first.text, lm_client.run(two())) == ("echo: one", ["echo: a", "echo: b"])
+    # No engine thread was needed: the calls ran on this thread's loop of the client.
+    assert engine_threads() == before
+    lm_client.complete(lm_model(transport="litellm"), ask("via litellm"))
+    assert len(engine_threads() - before) == 1  # litellm calls run on the engine
+
+
+def test_limit_holds_across_callers_loops_and_the_engine(
+    lm_server: FakeLMServer, lm_model: MakeModel, lm_client: LMClient
+) -> None:
+    lm_server.delay_s = 0.2
+    model = lm_model(concurrency=2)
+
+    async def three(tag: str) -> list[str]:
+        got = await asyncio.gather(
+            *(lm_client.acomplete(model, ask(f"{tag}{i}")) for i in range(3))
+        )
+        return [r.text for r in got]
+
+    def on_lane(tag: str) -> list[str]:
+        return lm_client.run(three(tag))
+
+    def on_engine(tag: str) -> list[str]:
+        return asyncio.run(three(tag))
+
+    with ThreadPoolExecutor(3) as pool:
+        futures = [
+            pool.submit(on_lane, "a"),
+            pool.submit(on_lane, "b"),
+            pool.submit(on_engine, "c"),
+        ]
+        results = [f.result() for f in futures]
+    assert results == [[f"echo: {t}{i}" for i in range(3)] for t in "abc"]
+    assert lm_server.max_in_flight == 2
+
+
+def test_close_from_another_thread_cancels_a_sync_call_in_flight(
+    lm_server: FakeLMServer, lm_model: MakeModel, lm_cache_dir: object
+) -> None:
+    lm_server.script(Reply.hold())
+    client = LMClient(cache=False)
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(client.complete, lm_model(timeout_s=300), ask("held"))
+        while not lm_server.chat_requests:
+            threading.Event().wait(0.01)
+        client.close()
+        with pytest.raises(DspxConfigError, match="closed during the call"):
+            call.result(timeout=10)
+    for _ in range(1000):
+        if lm_server.in_flight == 0:
+            break
+        threading.Event().wait(0.01)
+    assert lm_server.in_flight == 0
+    with pytest.raises(DspxConfigError, match="closed"):
+        client.run(asyncio.sleep(0))
+
+
+def test_run_inside_a_running_loop_is_refused_not_deadlocked(lm_client: LMClient) -> None:
+    async def nested() -> str:
+        with pytest.raises(DspxConfigError, match="inside a running event loop"):
+            lm_client.run(asyncio.sleep(0))
+        return "refused"
+
+    assert lm_client.run(nested()) == "refused"
+    assert asyncio.run(nested()) == "refused"

@@ -3,12 +3,16 @@
 Contract:
 - No global mutable state: the event loop, connection pool, semaphores, cache connection and
   counters live on the client instance. Two clients share nothing but the cache file.
-- Each client runs one background event-loop thread (its engine), started on the first call.
-  Both `complete` (sync, any thread, also inside a running event loop) and `acomplete` (any
-  loop) run the call on the engine. Why: one connection pool and one semaphore per model for
-  every caller, whichever thread or loop it is on, and keep-alive connections across
-  `asyncio.run` calls; a sync call costs one thread hand-off instead of a new loop and a new
-  connection (see bench/lm_transport.py for the measured difference).
+- Each client runs one background event-loop thread (its engine), started on first need.
+  `acomplete` from any loop runs the call on the engine: one connection pool per client,
+  and keep-alive connections across `asyncio.run` calls.
+- `run(coro)` runs a coroutine on the calling thread's own loop of the client (its lane,
+  kept for the next `run`); native calls made there run on that loop directly, with a
+  session of their own, instead of being handed to the engine thread and back — the two
+  hand-offs were half of a whole program call (bench/runtime_call.py). `complete` (sync)
+  is `run(acomplete(...))`, or an engine call when a loop already runs on the thread.
+  litellm calls always run on the engine (litellm keeps clients per loop).
+- A model's concurrency limit holds across the engine and every lane (`Slots`).
 - Per attempt: a model's concurrency slot is held, and the whole request (connect, send,
   read) is bounded by `model.timeout_s`; a stuck read is cancelled and counts as a retryable
   timeout. Retryable failures are retried `model.retries` times with `RetryPolicy` backoff
@@ -29,20 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import random
 import threading
 import time
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from dspx_lang.modelfacts import ModelFacts, lookup, user_cache_dir
 from dspx_lang.runtime.errors import DspxConfigError, DspxProviderError, DspxTimeoutError
 from dspx_lang.runtime.lm.cache import ResponseCache
 from dspx_lang.runtime.lm.native import NativeTransport, proxy_for
 from dspx_lang.runtime.lm.retry import RetryPolicy
+from dspx_lang.runtime.lm.slots import Slots
 from dspx_lang.runtime.lm.types import LMRequest, LMResponse, ModelSpec, TransportName, Usage
 from dspx_lang.runtime.lm.via_litellm import LiteLLMTransport
 from dspx_lang.runtime.lm.wire import Completion, cache_key, encode_body, request_params
@@ -51,6 +58,7 @@ from dspx_lang.runtime.loop import new_event_loop
 __all__ = ["LMClient", "LMStats"]
 
 _OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
+T = TypeVar("T")
 _PER_MILLION = 1_000_000
 
 
@@ -90,7 +98,6 @@ class _Engine:
     pid: int
     native: NativeTransport = field(default_factory=NativeTransport)
     litellm: LiteLLMTransport = field(default_factory=LiteLLMTransport)
-    slots: dict[tuple[str, str, str, int], asyncio.Semaphore] = field(default_factory=dict)
 
     def shutdown(self) -> None:
         """Close the session and stop the loop thread (idempotent, safe at exit)."""
@@ -122,6 +129,56 @@ def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     loop.run_forever()
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One caller thread's loop for `LMClient.run` (an `asyncio.Runner`: Ctrl-C cancels the
+    run cleanly), and the session bound to that loop."""
+
+    runner: asyncio.Runner
+    loop: asyncio.AbstractEventLoop
+    pid: int
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    native: NativeTransport = field(default_factory=NativeTransport)
+
+    @classmethod
+    def new(cls, pid: int) -> _Lane:
+        runner = asyncio.Runner(loop_factory=new_event_loop)
+        return cls(runner=runner, loop=runner.get_loop(), pid=pid)
+
+    def shutdown(self) -> None:
+        """Close the session and the loop; the caller holds `busy` (or the lane is unused)."""
+        if self.loop.is_closed() or self.pid != os.getpid():
+            return
+        with contextlib.suppress(Exception):  # e.g. called while another loop runs here
+            self.runner.run(self.native.aclose())
+        with contextlib.suppress(Exception):
+            self.runner.close()
+
+
+def _loop_running() -> bool:
+    """Does an event loop run on this thread?"""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+
+
+def _shut_lanes(lanes: dict[asyncio.AbstractEventLoop, _Lane]) -> None:
+    """At exit or when the client is collected: close every lane not in a call."""
+    for lane in list(lanes.values()):
+        if lane.busy.acquire(blocking=False):
+            try:
+                lane.shutdown()
+            finally:
+                lane.busy.release()
+
+
 class LMClient:
     """Sends chat requests for `ModelSpec`s; see the module docstring for the guarantees."""
 
@@ -142,10 +199,15 @@ class LMClient:
         self._retry = retry or RetryPolicy()
         self._rng = random.Random()
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._engine: _Engine | None = None
-        self._forked_from: list[tuple[_Engine, ResponseCache | None]] = []
+        self._lanes: dict[asyncio.AbstractEventLoop, _Lane] = {}
+        self._local = threading.local()
+        self._forked_from: list[object] = []
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._lanes_finalizer = weakref.finalize(self, _shut_lanes, self._lanes)
         self._routes: dict[ModelSpec, _Route] = {}
+        self._slots: dict[tuple[str, str, str, int], Slots] = {}
         self._stats = LMStats()
         self._closed = False
 
@@ -159,8 +221,37 @@ class LMClient:
         with self._lock:
             return self._stats
 
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` to completion on this thread's loop of the client (no event loop may
+        be running on this thread); its native calls run on that loop directly.
+        Interrupted (Ctrl-C), the coroutine is cancelled, not left pending."""
+        try:
+            if _loop_running():
+                raise DspxConfigError(
+                    "LMClient.run() was called inside a running event loop; await the coroutine"
+                )
+            lane = self._lane()
+        except DspxConfigError:
+            coro.close()  # never started: close it so Python does not warn it was never awaited
+            raise
+        with lane.busy:
+            if lane.loop.is_closed():
+                coro.close()
+                raise DspxConfigError("this LMClient is closed; create a new one")
+            try:
+                return lane.runner.run(coro)
+            except asyncio.CancelledError:
+                if self._closed:
+                    raise DspxConfigError("this LMClient was closed during the call") from None
+                raise
+            finally:
+                if self._closed:  # closed by another thread during the run: ours to close
+                    lane.shutdown()
+
     def complete(self, model: ModelSpec, request: LMRequest, *, cache: bool = True) -> LMResponse:
         """Make one call and wait for it; safe from any thread, blocking the caller only."""
+        if not _loop_running():
+            return self.run(self.acomplete(model, request, cache=cache))
         engine = self._ensure_engine()
         if threading.get_ident() == engine.thread.ident:
             raise DspxConfigError(
@@ -168,7 +259,7 @@ class LMClient:
                 "use `await client.acomplete(...)` there"
             )
         future = asyncio.run_coroutine_threadsafe(
-            self._call(engine, model, request, cache), engine.loop
+            self._call(engine.native, engine, model, request, cache), engine.loop
         )
         try:
             return future.result()
@@ -180,27 +271,51 @@ class LMClient:
         self, model: ModelSpec, request: LMRequest, *, cache: bool = True
     ) -> LMResponse:
         """Make one call from any event loop; cancelling the awaiting task cancels the call."""
+        lane = self._lanes.get(asyncio.get_running_loop())
+        if (
+            lane is not None
+            and lane.pid == os.getpid()
+            and not self._closed
+            and self._route(model).transport == "native"
+        ):
+            return await self._call(lane.native, None, model, request, cache)
         engine = self._ensure_engine()
-        call = self._call(engine, model, request, cache)
+        call = self._call(engine.native, engine, model, request, cache)
         if asyncio.get_running_loop() is engine.loop:
             return await call
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, engine.loop))
 
     def close(self) -> None:
         """Cancel calls in flight, close connections and the cache; the client is then done."""
+        self._close(None)
+
+    def _close(self, caller: asyncio.AbstractEventLoop | None) -> None:
+        """`caller`: the loop that awaits the close (its run is left to finish)."""
         with self._lock:
             self._closed = True
             engine, self._engine = self._engine, None
             cache, self._cache = self._cache, None
+            lanes = list(self._lanes.values())
+            self._lanes.clear()
         if engine is not None:
             if threading.get_ident() == engine.thread.ident:
                 raise DspxConfigError("LMClient.close() cannot run on the client's own thread")
             engine.shutdown()
+        for lane in lanes:
+            if lane.busy.acquire(blocking=False):
+                try:
+                    lane.shutdown()
+                finally:
+                    lane.busy.release()
+            elif lane.loop is not caller:
+                # A run is in progress on another thread: cancel it; that thread closes the lane.
+                with contextlib.suppress(RuntimeError):  # it closed meanwhile
+                    lane.loop.call_soon_threadsafe(_cancel_tasks, lane.loop)
         if cache is not None:
             cache.close()
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
+        await asyncio.to_thread(self._close, asyncio.get_running_loop())
 
     def __enter__(self) -> Self:
         return self
@@ -214,20 +329,40 @@ class LMClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def _adopt_fork(self) -> None:
+        """(Holding `_lock`.) In a forked child the parent's loop thread, lanes and SQLite
+        connection are not ours. Closing them here would warn (aiohttp) or checkpoint the
+        parent's WAL file (SQLite closes the last connection that way): keep them, unused."""
+        if self._pid == os.getpid():
+            return
+        self._forked_from.append((self._engine, self._cache, dict(self._lanes)))
+        self._pid = os.getpid()
+        self._engine = None
+        self._cache = None
+        self._routes = {}
+        self._slots = {}
+        self._lanes.clear()
+        self._local = threading.local()
+
+    def _lane(self) -> _Lane:
+        with self._lock:
+            if self._closed:
+                raise DspxConfigError("this LMClient is closed; create a new one")
+            self._adopt_fork()
+            lane: _Lane | None = getattr(self._local, "lane", None)
+            if lane is None:
+                lane = _Lane.new(self._pid)
+                self._local.lane = lane
+                self._lanes[lane.loop] = lane
+            return lane
+
     def _ensure_engine(self) -> _Engine:
         with self._lock:
             if self._closed:
                 raise DspxConfigError("this LMClient is closed; create a new one")
-            engine = self._engine
-            if engine is not None and engine.pid == os.getpid():
-                return engine
-            if engine is not None:
-                # Forked child: the parent's loop thread and SQLite connection are not ours.
-                # Closing them here would warn (aiohttp) or checkpoint the parent's WAL file
-                # (SQLite closes the last connection that way): keep them, unused.
-                self._forked_from.append((engine, self._cache))
-                self._cache = None
-                self._routes = {}
+            self._adopt_fork()
+            if self._engine is not None:
+                return self._engine
             loop = new_event_loop()
             ready = threading.Event()
             thread = threading.Thread(
@@ -235,7 +370,7 @@ class LMClient:
             )
             thread.start()
             ready.wait()
-            engine = _Engine(loop=loop, thread=thread, pid=os.getpid())
+            engine = _Engine(loop=loop, thread=thread, pid=self._pid)
             self._engine = engine
             if self._finalizer is not None:
                 self._finalizer.detach()
@@ -292,8 +427,15 @@ class LMClient:
         return None
 
     async def _call(
-        self, engine: _Engine, model: ModelSpec, request: LMRequest, use_cache: bool
+        self,
+        native: NativeTransport,
+        engine: _Engine | None,
+        model: ModelSpec,
+        request: LMRequest,
+        use_cache: bool,
     ) -> LMResponse:
+        """One call on the running loop: a lane's (`engine` None: native routes only) or
+        the engine's."""
         started = time.perf_counter()
         route = self._route(model)
         params = request_params(model, request)
@@ -306,13 +448,15 @@ class LMClient:
                 response = replace(hit, latency_s=time.perf_counter() - started)
                 self._record(response, requests=0)
                 return response
-        if route.transport == "litellm" and not engine.litellm.loaded:
-            await engine.litellm.ready()
+        litellm = engine.litellm if engine is not None else None
+        if route.transport == "litellm" and litellm is not None and not litellm.loaded:
+            await litellm.ready()
             # The one-time import of litellm (seconds) is not the provider's latency.
             started = time.perf_counter()
-        slot = engine.slots.get(route.slot)
+        slot = self._slots.get(route.slot)
         if slot is None:
-            slot = engine.slots[route.slot] = asyncio.Semaphore(model.concurrency)
+            with self._lock:
+                slot = self._slots.setdefault(route.slot, Slots(model.concurrency))
         attempt = 0
         while True:
             attempt += 1
@@ -320,7 +464,8 @@ class LMClient:
                 api_key = self._api_key(model, route)
                 async with slot, asyncio.timeout(model.timeout_s):
                     result = await self._send(
-                        engine,
+                        native,
+                        litellm,
                         model,
                         route,
                         request=request,
@@ -369,7 +514,8 @@ class LMClient:
 
     async def _send(
         self,
-        engine: _Engine,
+        native: NativeTransport,
+        litellm: LiteLLMTransport | None,
         model: ModelSpec,
         route: _Route,
         *,
@@ -379,8 +525,9 @@ class LMClient:
         api_key: str | None,
     ) -> Completion:
         if route.transport == "native":
-            return await engine.native.send(model, route.url, body, api_key, route.proxy)
-        return await engine.litellm.send(model, request, params, api_key, model.timeout_s)
+            return await native.send(model, route.url, body, api_key, route.proxy)
+        assert litellm is not None, "litellm routes run on the engine"
+        return await litellm.send(model, request, params, api_key, model.timeout_s)
 
     def _record(self, response: LMResponse | None, *, requests: int) -> None:
         with self._lock:
