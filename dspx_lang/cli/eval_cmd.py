@@ -27,6 +27,7 @@ from dspx_lang.cli.run_cmd import (
     parse_assignments,
     pick_program,
 )
+from dspx_lang.runtime.loop import run as run_loop
 
 if TYPE_CHECKING:
     from dspx_lang.runtime.eval_results import EvaluationResult, ExampleResult
@@ -126,10 +127,7 @@ def _evaluate(program: Program, args: argparse.Namespace, mapping: dict[str, str
     finished: list[ExampleResult] = []
     progress = _Progress(len(examples), enabled=_show_progress(args))
     try:
-        # On the client's loop: the calls run there directly (see LMClient.run).
-        result = program.client.run(
-            _aevaluate(program, examples, args, out, spend, finished, progress)
-        )
+        result = run_loop(_aevaluate(program, examples, args, out, spend, finished, progress))
     except KeyboardInterrupt:
         progress.stop()
         partial = _partial(program, examples, finished)

@@ -9,7 +9,7 @@ Contract:
 - `run(coro)` runs a coroutine on the calling thread's own loop of the client (its lane,
   kept for the next `run`); native calls made there run on that loop directly, with a
   session of their own, instead of being handed to the engine thread and back — the two
-  hand-offs were half of a whole program call (bench/runtime_call.py). `complete` (sync)
+  hand-offs took a program call from 0.71 ms to 1.03 ms (bench/runtime_call.py). `complete` (sync)
   is `run(acomplete(...))`, or an engine call when a loop already runs on the thread.
   litellm calls always run on the engine (litellm keeps clients per loop).
 - A model's concurrency limit holds across the engine and every lane (`Slots`).
@@ -131,28 +131,36 @@ def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
 
 @dataclass(slots=True)
 class _Lane:
-    """One caller thread's loop for `LMClient.run` (an `asyncio.Runner`: Ctrl-C cancels the
-    run cleanly), and the session bound to that loop."""
+    """One caller thread's loop for `LMClient.run`, and the session bound to that loop.
+    Not an `asyncio.Runner`: it installs a SIGINT handler on every run, and building the
+    enum of the old handler reprs the task (~0.1 ms of a ~1 ms call, measured)."""
 
-    runner: asyncio.Runner
     loop: asyncio.AbstractEventLoop
     pid: int
     busy: threading.Lock = field(default_factory=threading.Lock)
     native: NativeTransport = field(default_factory=NativeTransport)
 
-    @classmethod
-    def new(cls, pid: int) -> _Lane:
-        runner = asyncio.Runner(loop_factory=new_event_loop)
-        return cls(runner=runner, loop=runner.get_loop(), pid=pid)
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        task = self.loop.create_task(coro)
+        try:
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            # Interrupted (Ctrl-C): cancel the run instead of leaving it pending on the loop.
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                self.loop.run_until_complete(task)
+            raise
 
     def shutdown(self) -> None:
         """Close the session and the loop; the caller holds `busy` (or the lane is unused)."""
         if self.loop.is_closed() or self.pid != os.getpid():
             return
         with contextlib.suppress(Exception):  # e.g. called while another loop runs here
-            self.runner.run(self.native.aclose())
-        with contextlib.suppress(Exception):
-            self.runner.close()
+            _cancel_tasks(self.loop)
+            self.loop.run_until_complete(self.native.aclose())
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        if not self.loop.is_running():
+            self.loop.close()
 
 
 def _loop_running() -> bool:
@@ -239,7 +247,7 @@ class LMClient:
                 coro.close()
                 raise DspxConfigError("this LMClient is closed; create a new one")
             try:
-                return lane.runner.run(coro)
+                return lane.run(coro)
             except asyncio.CancelledError:
                 if self._closed:
                     raise DspxConfigError("this LMClient was closed during the call") from None
@@ -351,7 +359,7 @@ class LMClient:
             self._adopt_fork()
             lane: _Lane | None = getattr(self._local, "lane", None)
             if lane is None:
-                lane = _Lane.new(self._pid)
+                lane = _Lane(loop=new_event_loop(), pid=self._pid)
                 self._local.lane = lane
                 self._lanes[lane.loop] = lane
             return lane
