@@ -4,11 +4,10 @@ never loads the tokenizer."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from tokenizer_probe import check_loads_tiktoken
 
 import dspx_lang
 from dspx_lang.driver import Session
@@ -54,14 +53,4 @@ def test_a_check_whose_bounds_fit_never_loads_tiktoken(tmp_path: Path) -> None:
     budgets = "  budget cost <= $1\n  budget latency <= 60s\n}\n"
     path = tmp_path / "roomy.dspx"
     path.write_text(SOURCE.format(window=100_000).rstrip().removesuffix("}") + budgets)
-    code = (
-        "import sys\n"
-        "from dspx_lang.cli import main\n"
-        f"code = main(['check', {str(path)!r}])\n"
-        "print(code, 'tiktoken' in sys.modules)\n"
-    )
-    env = {**os.environ, "DSPX_CACHE": "0", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr
+    assert check_loads_tiktoken(path) == (0, False)

@@ -4,12 +4,10 @@ when it does not: the verdict is the exact forecast's either way, and checking t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tokenizer_probe import check_loads_tiktoken
 
 import dspx_lang
 from dspx_lang.driver import Session
@@ -68,14 +66,4 @@ def test_the_verdict_is_the_exact_forecasts_at_the_edge() -> None:
 def test_checking_an_example_with_an_optimize_block_never_loads_tiktoken(example: str) -> None:
     path = ROOT / "examples" / f"{example}.dspx"
     assert "max_spend" in path.read_text()
-    code = (
-        "import sys\n"
-        "from dspx_lang.cli import main\n"
-        f"code = main(['check', {str(path)!r}])\n"
-        "print(code, 'tiktoken' in sys.modules)\n"
-    )
-    env = {**os.environ, "DSPX_CACHE": "0", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr
+    assert check_loads_tiktoken(path) == (0, False)
