@@ -155,10 +155,12 @@ class _Lane:
         """Close the session and the loop; the caller holds `busy` (or the lane is unused)."""
         if self.loop.is_closed() or self.pid != os.getpid():
             return
-        with contextlib.suppress(Exception):  # e.g. called while another loop runs here
+        # Collected while another loop runs on this thread: the loop cannot run to clean up.
+        if not _loop_running():
             _cancel_tasks(self.loop)
-            self.loop.run_until_complete(self.native.aclose())
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(self.native.aclose())
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         if not self.loop.is_running():
             self.loop.close()
 
